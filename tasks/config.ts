@@ -1,0 +1,176 @@
+/**
+ * The pipeline's configuration: read once from the environment (and `.env`), validated with
+ * zod, and passed down as a typed, frozen object.
+ *
+ * @example
+ * ```ts
+ * const config = await loadConfig();
+ * console.log(config.usersPerRun); // 10000 unless USERS_PER_RUN says otherwise
+ * ```
+ *
+ * @module
+ */
+import { parse as parseDotenv } from "dotenv";
+import { z } from "zod";
+import { UsageError } from "./errors.ts";
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const DURATION_UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** Parses `500ms`, `10s`, `3m`, `1h` into milliseconds; `undefined` when the text is not one. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  const [, amount, unit] = match;
+  return Math.round(Number(amount) * DURATION_UNIT_MS[unit as keyof typeof DURATION_UNIT_MS]);
+}
+
+const integer = (min: number, max: number, fallback: number) =>
+  z.string().trim().regex(/^\d+$/, `must be a whole number between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+    .default(fallback);
+
+const duration = (fallback: string) =>
+  z.string().default(fallback).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: "must be a duration such as 500ms, 10s, 3m or 1h" });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date in the form YYYY-MM-DD")
+  .refine((text) => isCalendarDate(text), "must be a real calendar date (YYYY-MM-DD)");
+
+const boolean = (fallback: boolean) =>
+  z.enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
+    .default(fallback ? "true" : "false")
+    .transform((text) => text === "true" || text === "1" || text === "yes");
+
+const httpUrl = (what: string) =>
+  z.url({ protocol: /^https?$/, error: `must be an http(s) URL of ${what}` });
+
+const postgresUrl = z.url({
+  protocol: /^postgres(ql)?$/,
+  error: "must be a URL such as postgres://user:password@host:5432/database",
+});
+
+/** Environment variables the pipeline reads, with their defaults. Names match the README. */
+const environmentSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  RANDOMUSER_API_URL: httpUrl("the Random User API").default("https://randomuser.me/api/"),
+  USERS_PER_RUN: integer(1, 10_000_000, 10_000),
+  API_PAGE_SIZE: integer(1, 5_000, 5_000),
+  API_CONCURRENCY: integer(1, 64, 4),
+  API_RETRIES: integer(0, 20, 5),
+  API_TIMEOUT: duration("60s"),
+  MAX_REJECT_RATE: z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a number from 0 to 1")
+    .transform(Number).default(0.01),
+  DATA_DIR: z.string().min(1, "must be a directory path").default("./data"),
+  DBT_RUNNER: z.enum(["auto", "docker", "local"], { error: "must be auto, docker or local" })
+    .default("auto"),
+  TASK_RETRIES: integer(0, 100, 3),
+  TASK_RETRY_DELAY: duration("3m"),
+  PIPELINE_START_DATE: isoDate.optional(),
+  CATCHUP: boolean(false),
+});
+
+/** The validated configuration every task receives. */
+export interface Config {
+  /** Warehouse URL; `undefined` means the embedded PostgreSQL in `<dataDir>/warehouse`. */
+  readonly databaseUrl: string | undefined;
+  readonly apiUrl: string;
+  readonly usersPerRun: number;
+  readonly apiPageSize: number;
+  readonly apiConcurrency: number;
+  readonly apiRetries: number;
+  readonly apiTimeoutMs: number;
+  readonly maxRejectRate: number;
+  readonly dataDir: string;
+  readonly dbtRunner: "auto" | "docker" | "local";
+  readonly taskRetries: number;
+  readonly taskRetryDelayMs: number;
+  readonly pipelineStartDate: string | undefined;
+  readonly catchup: boolean;
+}
+
+/** The names of the environment variables {@linkcode loadConfig} reads. */
+export type ConfigVariable = keyof z.input<typeof environmentSchema>;
+
+/** Options for {@linkcode loadConfig}. */
+export interface LoadConfigOptions {
+  /** Variables to read; defaults to the process environment. */
+  env?: Record<string, string>;
+  /** A `.env` file whose values apply where `env` has none; default `.env` (may be absent). */
+  envFile?: string | null;
+  /** Values from command-line flags; they win over everything else. */
+  overrides?: Partial<Record<ConfigVariable, string>>;
+}
+
+/**
+ * Reads and validates the configuration. Fails with a {@linkcode UsageError} naming the first
+ * wrong variable and the form it expects.
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
+  const env = options.env ?? Deno.env.toObject();
+  const envFile = options.envFile === undefined ? ".env" : options.envFile;
+  const fromFile = envFile === null ? {} : await readDotenv(envFile);
+  const merged: Record<string, string> = { ...fromFile, ...env };
+  for (const [name, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) merged[name] = value;
+  }
+  const known: Record<string, string> = {};
+  for (const name of Object.keys(environmentSchema.shape)) {
+    const value = merged[name];
+    // An empty variable (`DATABASE_URL=`) means "not set", as in most twelve-factor tools.
+    if (value !== undefined && value !== "") known[name] = value;
+  }
+  const parsed = environmentSchema.safeParse(known);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? "configuration");
+    const value = known[name];
+    const got = value === undefined ? "" : ` (got ${JSON.stringify(redactUrl(value))})`;
+    throw new UsageError(`invalid configuration: ${name} ${issue?.message ?? "is invalid"}${got}`);
+  }
+  const v = parsed.data;
+  return Object.freeze({
+    databaseUrl: v.DATABASE_URL,
+    apiUrl: v.RANDOMUSER_API_URL,
+    usersPerRun: v.USERS_PER_RUN,
+    apiPageSize: v.API_PAGE_SIZE,
+    apiConcurrency: v.API_CONCURRENCY,
+    apiRetries: v.API_RETRIES,
+    apiTimeoutMs: v.API_TIMEOUT,
+    maxRejectRate: v.MAX_REJECT_RATE,
+    dataDir: v.DATA_DIR,
+    dbtRunner: v.DBT_RUNNER,
+    taskRetries: v.TASK_RETRIES,
+    taskRetryDelayMs: v.TASK_RETRY_DELAY,
+    pipelineStartDate: v.PIPELINE_START_DATE,
+    catchup: v.CATCHUP,
+  });
+}
+
+/** Hides the password of a URL (`postgres://app:***@host/db`) so it can be printed. */
+export function redactUrl(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@/\s]*@/gi, "$1***@");
+}
+
+/** True when `text` is `YYYY-MM-DD` and names a real day (no 2026-02-30). */
+export function isCalendarDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+}
+
+async function readDotenv(path: string): Promise<Record<string, string>> {
+  try {
+    return parseDotenv(await Deno.readTextFile(path));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw error;
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * Loads one landing-zone CSV into `raw.users` in a single transaction: the header is checked
+ * against the table, the file is streamed with `COPY … FROM STDIN` into a temporary staging
+ * table, then merged (upsert by id, and rows of the same ds that left the file are removed), and
+ * the batch is recorded in `meta.load_batches`. Any failure leaves `raw.users` as it was.
+ *
+ * @example
+ * ```ts
+ * const summary = await loadUsers(warehouse.sql, { ds: "2026-01-01", file: files.csv });
+ * console.log(summary.inserted, summary.updated, summary.deleted);
+ * ```
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { parse as parseCsv } from "csv-parse/sync";
+import { ulid } from "ulid";
+import { errorMessage, TerminalError, TransientError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { Sql, TransactionSql } from "./warehouse.ts";
+
+/** Options for {@linkcode loadUsers}. */
+export interface LoadOptions {
+  /** Logical date the file belongs to. */
+  ds: string;
+  /** The CSV to load. */
+  file: string;
+  logger?: Logger;
+}
+
+/** What one load changed. */
+export interface LoadSummary {
+  readonly batchId: string;
+  readonly ds: string;
+  readonly file: string;
+  /** Data rows in the file. */
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly inserted: number;
+  readonly updated: number;
+  /** Rows of this ds that the file no longer contains. */
+  readonly deleted: number;
+  readonly unchanged: number;
+  /** Rows whose id appeared earlier in the file (the first one is kept). */
+  readonly duplicates: number;
+  readonly seconds: number;
+}
+
+/** Load-metadata columns of `raw.users`, written by the loader rather than read from the CSV. */
+const METADATA_COLUMNS = new Set(["id", "_ds", "_batch_id", "_loaded_at"]);
+const HEADER_PROBE_BYTES = 64 * 1024;
+
+/**
+ * Loads `file` into `raw.users` for `ds`. Loading the same file twice leaves the same rows.
+ * Throws a {@linkcode TerminalError} for a missing file or a header that does not match the
+ * table, and the PostgreSQL error (with the CSV line) when COPY rejects a row.
+ */
+export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSummary> {
+  const started = performance.now();
+  const startedAt = new Date();
+  const batchId = ulid();
+  const { ds, file } = options;
+  const header = await readHeader(file);
+  const columns = await tableColumns(sql);
+  checkHeader(header, columns, file);
+  const headerOption = Number((await sql`show server_version_num`)[0]?.server_version_num) >= 150000
+    ? sql`match`
+    : sql`true`;
+  let copied: { bytes: number; sha256: string } | undefined;
+  try {
+    const result = await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtext('randomuser-elt:load'), hashtext(${ds}))`;
+      await tx`
+        create temp table users_stage on commit drop as
+        select ${tx(columns)} from raw.users with no data`;
+      await tx`alter table users_stage add column _row bigint generated always as identity`;
+      copied = await copyFile(
+        tx`copy users_stage (${tx(header)}) from stdin with (format csv, header ${headerOption})`,
+        file,
+      );
+      const [counts] = await tx<{ rows: number; distinct: number }[]>`
+        select count(*)::int as rows, count(distinct login_uuid)::int as distinct from users_stage`;
+      const rows = counts?.rows ?? 0;
+      const distinct = counts?.distinct ?? 0;
+      const [merged] = await tx<{ inserted: number; updated: number }[]>`
+        with source as (
+          select distinct on (login_uuid) ${tx(columns)}
+          from users_stage
+          order by login_uuid, _row
+        ), upserted as (
+          insert into raw.users as target (${tx(columns)}, _ds, _batch_id, _loaded_at)
+          select ${tx(columns)}, ${ds}::date, ${batchId}, now() from source
+          on conflict (id) do update set ${assignments(tx, columns)},
+            _ds = excluded._ds, _batch_id = excluded._batch_id, _loaded_at = excluded._loaded_at
+          where (${qualified(tx, "target", columns)}, target._ds)
+            is distinct from (${qualified(tx, "excluded", columns)}, excluded._ds)
+          returning (xmax = 0) as inserted
+        )
+        select count(*) filter (where inserted)::int as inserted,
+               count(*) filter (where not inserted)::int as updated
+        from upserted`;
+      const deleted = await tx`
+        delete from raw.users as target
+        where target._ds = ${ds}::date
+          and not exists (select 1 from users_stage as s where s.login_uuid = target.id)`;
+      const inserted = merged?.inserted ?? 0;
+      const updated = merged?.updated ?? 0;
+      const summary = {
+        rows,
+        inserted,
+        updated,
+        deleted: deleted.count,
+        unchanged: distinct - inserted - updated,
+        duplicates: rows - distinct,
+      };
+      await tx`
+        insert into meta.load_batches (
+          batch_id, ds, file, status, rows_in_file, bytes, sha256, inserted, updated, deleted,
+          unchanged, duplicates, started_at, finished_at
+        ) values (
+          ${batchId}, ${ds}::date, ${file}, 'succeeded', ${rows}, ${copied.bytes}, ${copied.sha256},
+          ${inserted}, ${updated}, ${summary.deleted}, ${summary.unchanged}, ${summary.duplicates},
+          ${startedAt}, now()
+        )`;
+      return summary;
+    });
+    if (result.duplicates > 0) {
+      options.logger?.warn("the CSV repeats some ids; the first row of each was kept", {
+        ds,
+        duplicates: result.duplicates,
+      });
+    }
+    return {
+      batchId,
+      ds,
+      file,
+      bytes: copied?.bytes ?? 0,
+      sha256: copied?.sha256 ?? "",
+      ...result,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } catch (error) {
+    const failure = describeLoadError(error, file);
+    await recordFailedBatch(sql, { batchId, ds, file, error: failure.message, startedAt })
+      .catch((recordError) =>
+        options.logger?.warn("could not record the failed batch", {
+          error: errorMessage(recordError),
+        })
+      );
+    throw failure;
+  }
+}
+
+async function readHeader(file: string): Promise<string[]> {
+  let handle: Deno.FsFile;
+  try {
+    handle = await Deno.open(file, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new TerminalError(
+        `no CSV at ${file}; run \`deno task extract\` for this ds first`,
+      );
+    }
+    throw error;
+  }
+  try {
+    const buffer = new Uint8Array(HEADER_PROBE_BYTES);
+    const read = (await handle.read(buffer)) ?? 0;
+    const text = new TextDecoder().decode(buffer.subarray(0, read));
+    const end = text.search(/\r?\n/);
+    if (read === 0 || end < 0) {
+      throw new TerminalError(`${file} has no header line; it is empty or not a CSV`);
+    }
+    const [names] = parseCsv(text.slice(0, end)) as string[][];
+    return names ?? [];
+  } finally {
+    handle.close();
+  }
+}
+
+async function tableColumns(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ column_name: string }[]>`
+    select column_name from information_schema.columns
+    where table_schema = 'raw' and table_name = 'users'
+    order by ordinal_position`;
+  if (rows.length === 0) {
+    throw new TerminalError("the table raw.users does not exist; run `deno task migrate` first");
+  }
+  return rows.map((row) => row.column_name).filter((name) => !METADATA_COLUMNS.has(name));
+}
+
+function checkHeader(header: readonly string[], columns: readonly string[], file: string): void {
+  const expected = new Set(columns);
+  const seen = new Set<string>();
+  const repeated = header.filter((name) => seen.has(name) || !seen.add(name));
+  const missing = columns.filter((name) => !seen.has(name));
+  const unexpected = header.filter((name) => !expected.has(name));
+  if (missing.length + unexpected.length + repeated.length === 0) return;
+  const problems = [
+    missing.length ? `missing ${missing.join(", ")}` : "",
+    unexpected.length ? `unexpected ${unexpected.join(", ")}` : "",
+    repeated.length ? `repeated ${repeated.join(", ")}` : "",
+  ].filter(Boolean).join("; ");
+  throw new TerminalError(
+    `the CSV header of ${file} does not match raw.users (${problems}). ` +
+      "Was it written by another version? Re-run `deno task extract` for this ds, or " +
+      "`deno task migrate` if the table is behind.",
+  );
+}
+
+function assignments(sql: TransactionSql, columns: readonly string[]) {
+  return columns.map((name, i) => sql`${i ? sql`, ` : sql``}${sql(name)} = excluded.${sql(name)}`);
+}
+
+function qualified(sql: TransactionSql, table: string, columns: readonly string[]) {
+  return columns.map((name, i) => sql`${i ? sql`, ` : sql``}${sql(table)}.${sql(name)}`);
+}
+
+/**
+ * Streams `file` into a `COPY … FROM STDIN` and returns its size and SHA-256.
+ *
+ * Guards porsager/postgres#1173 (open in 3.4.9): when the server rejects the data after the
+ * last chunk was sent, the writable never settles and the transaction never rolls back. The
+ * server's error still reaches the query's `reject`, so we listen there and fail the pipeline.
+ */
+async function copyFile(
+  query: ReturnType<Sql["unsafe"]>,
+  file: string,
+): Promise<{ bytes: number; sha256: string }> {
+  const internals = query as unknown as { reject?: (error: unknown) => void };
+  const originalReject = internals.reject;
+  if (typeof originalReject !== "function") {
+    throw new Error("postgres.js internals changed: the COPY error guard needs Query.reject");
+  }
+  const serverError = new Promise<never>((_, reject) => {
+    internals.reject = (error) => {
+      reject(error);
+      originalReject(error);
+    };
+  });
+  serverError.catch(() => {}); // raced below; this only prevents an unhandled rejection
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const measure = new Transform({
+    transform(chunk: Uint8Array, _encoding, callback) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const writable = await Promise.race([query.writable(), serverError]);
+  await Promise.race([
+    pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), measure, writable),
+    serverError,
+  ]);
+  return { bytes, sha256: hash.digest("hex") };
+}
+
+/** Turns a COPY or merge failure into a message that names the file and what to do. */
+function describeLoadError(error: unknown, file: string): Error {
+  if (error instanceof TerminalError || error instanceof TransientError) return error;
+  const pg = error as { code?: string; where?: string; message?: string };
+  const message = errorMessage(error);
+  if (typeof pg.code === "string" && /^(22|23)/.test(pg.code)) {
+    // Class 22 (data exception) or 23 (integrity): the file's content is wrong.
+    return new TerminalError(
+      `COPY of ${file} into raw.users failed: ${message}${pg.where ? ` (${pg.where})` : ""}. ` +
+        "raw.users is unchanged. Re-run `deno task extract` for this ds to rewrite the file.",
+      { cause: error },
+    );
+  }
+  return new TransientError(`loading ${file} failed: ${message}; raw.users is unchanged`, {
+    cause: error,
+  });
+}
+
+async function recordFailedBatch(
+  sql: Sql,
+  batch: { batchId: string; ds: string; file: string; error: string; startedAt: Date },
+): Promise<void> {
+  await sql`
+    insert into meta.load_batches (batch_id, ds, file, status, error, started_at, finished_at)
+    values (${batch.batchId}, ${batch.ds}::date, ${batch.file}, 'failed', ${batch.error},
+            ${batch.startedAt}, now())`;
+}

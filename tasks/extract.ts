@@ -1,0 +1,41 @@
+/**
+ * `deno task extract [--ds D] [--users N]`: fetches a logical date's users from the Random User
+ * API into `data/raw/ds=D/random_user.csv` (and `rejects.jsonl`).
+ *
+ * @module
+ */
+import { Option } from "@commander-js/extra-typings";
+import { loadConfig } from "./config.ts";
+import { Logger } from "./logger.ts";
+import { dsOption, parseCount, printSummary, runTask, taskCommand } from "./task_command.ts";
+import { extractUsers } from "./user_extract.ts";
+
+const program = taskCommand(
+  "extract",
+  "Fetch a logical date's users from the Random User API (RANDOMUSER_API_URL) into " +
+    "DATA_DIR/raw/ds=D/random_user.csv, with rejected records in rejects.jsonl.",
+)
+  .addOption(dsOption())
+  .addOption(
+    new Option("--users <n>", "users to fetch (default: USERS_PER_RUN)").argParser(parseCount),
+  );
+
+if (import.meta.main) {
+  await runTask(program, async (options) => {
+    const config = await loadConfig();
+    const summary = await extractUsers(config, {
+      ds: options.ds,
+      logger: new Logger("extract"),
+      ...(options.users === undefined ? {} : { users: options.users }),
+    });
+    printSummary("extract", {
+      ds: summary.ds,
+      users: summary.users,
+      rejects: summary.rejects,
+      pages: summary.pages,
+      api_mb: (summary.apiBytes / 1e6).toFixed(1),
+      seconds: summary.seconds.toFixed(2),
+      file: summary.file,
+    });
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * `deno task load [--ds D]`: loads `data/raw/ds=D/random_user.csv` into `raw.users` in one
+ * transaction and records the batch in `meta.load_batches`.
+ *
+ * @module
+ */
+import { loadConfig } from "./config.ts";
+import { loadUsers } from "./copy_loader.ts";
+import { landingFiles } from "./landing_zone.ts";
+import { Logger } from "./logger.ts";
+import { dsOption, printSummary, runTask, taskCommand } from "./task_command.ts";
+import { openWarehouse } from "./warehouse.ts";
+
+const program = taskCommand(
+  "load",
+  "Load DATA_DIR/raw/ds=D/random_user.csv into raw.users (COPY into a staging table, then " +
+    "merge, in one transaction). Loading the same ds twice leaves the same rows.",
+).addOption(dsOption());
+
+if (import.meta.main) {
+  await runTask(program, async (options) => {
+    const config = await loadConfig();
+    const logger = new Logger("load");
+    await using warehouse = await openWarehouse(config, { logger });
+    const summary = await loadUsers(warehouse.sql, {
+      ds: options.ds,
+      file: landingFiles(config.dataDir, options.ds).csv,
+      logger,
+    });
+    printSummary("load", {
+      ds: summary.ds,
+      rows: summary.rows,
+      inserted: summary.inserted,
+      updated: summary.updated,
+      deleted: summary.deleted,
+      unchanged: summary.unchanged,
+      duplicates: summary.duplicates,
+      mb: (summary.bytes / 1e6).toFixed(1),
+      seconds: summary.seconds.toFixed(2),
+      batch: summary.batchId,
+    });
+  });
+}

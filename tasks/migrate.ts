@@ -1,0 +1,31 @@
+/**
+ * `deno task migrate`: applies pending `sql/migrations` to the warehouse (embedded when
+ * `DATABASE_URL` is unset).
+ *
+ * @module
+ */
+import { loadConfig } from "./config.ts";
+import { Logger } from "./logger.ts";
+import { migrate } from "./migrations.ts";
+import { printSummary, runTask, taskCommand } from "./task_command.ts";
+import { openWarehouse } from "./warehouse.ts";
+
+const program = taskCommand(
+  "migrate",
+  "Apply pending sql/migrations to the warehouse, each once, in order, in one transaction.",
+);
+
+if (import.meta.main) {
+  await runTask(program, async () => {
+    const config = await loadConfig();
+    const logger = new Logger("migrate");
+    await using warehouse = await openWarehouse(config, { logger });
+    const result = await migrate(warehouse.sql);
+    for (const migration of result.applied) logger.info("applied", { migration: migration.file });
+    printSummary("migrate", {
+      applied: result.applied.length,
+      version: result.version,
+      warehouse: warehouse.displayUrl,
+    });
+  });
+}

@@ -1,0 +1,272 @@
+/**
+ * A client for the Random User API (https://randomuser.me/documentation): fetches pages with
+ * retries and backoff that honour `Retry-After`, and streams a run's pages, in page order, with
+ * a bounded number of requests in flight.
+ *
+ * @example
+ * ```ts
+ * const client = new RandomUserClient({ baseUrl: "https://randomuser.me/api/" });
+ * const pages = client.pages({ seed: seedFor("2026-01-01"), users: 10_000, pageSize: 5_000 });
+ * for await (const page of pages) console.log(page.page, page.results.length);
+ * ```
+ *
+ * @module
+ */
+import { errorMessage, TerminalError, TransientError } from "./errors.ts";
+
+/** The most users the API returns per request. */
+export const API_MAX_PAGE_SIZE = 5_000;
+
+/** The API seed for a logical date: the same ds always fetches the same users. */
+export function seedFor(ds: string): string {
+  return `randomuser-elt-${ds}`;
+}
+
+/** One page as the API sent it; `results` is not validated yet. */
+export interface ApiPage {
+  readonly page: number;
+  readonly results: readonly unknown[];
+  /** Size of the response body in bytes. */
+  readonly bytes: number;
+}
+
+/** What {@linkcode RandomUserClient} reports before it retries a request. */
+export interface RetryEvent {
+  readonly page: number;
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly error: Error;
+}
+
+/** Options for {@linkcode RandomUserClient}. */
+export interface RandomUserClientOptions {
+  /** The API base, e.g. `https://randomuser.me/api/`; its query parameters (`nat=`) are kept. */
+  baseUrl: string;
+  /** Retries per request after the first attempt; default 5. */
+  retries?: number;
+  /** Time limit of one request, body included; default 60 s. */
+  timeoutMs?: number;
+  /** First backoff delay, doubled per retry, with jitter; default 500 ms. */
+  retryBaseDelayMs?: number;
+  /** Upper bound of any wait, `Retry-After` included; default 5 minutes. */
+  maxRetryDelayMs?: number;
+  /** Called before each retry (for logs). */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+/** One request: a page of `results` users for `seed`. */
+export interface PageRequest {
+  seed: string;
+  page: number;
+  results: number;
+}
+
+/** Options for {@linkcode RandomUserClient.pages}. */
+export interface PagesOptions {
+  seed: string;
+  /** Users in the whole run; the last page asks only for the remainder. */
+  users: number;
+  /** Users per request, at most {@linkcode API_MAX_PAGE_SIZE}. */
+  pageSize: number;
+  /** Requests in flight at once; default 4. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/** Fetches pages of users from a Random User API (the real one or a compatible stand-in). */
+export class RandomUserClient {
+  readonly #baseUrl: URL;
+  readonly #retries: number;
+  readonly #timeoutMs: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+
+  constructor(options: RandomUserClientOptions) {
+    this.#baseUrl = new URL(options.baseUrl);
+    this.#retries = options.retries ?? 5;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#baseDelayMs = options.retryBaseDelayMs ?? 500;
+    this.#maxDelayMs = options.maxRetryDelayMs ?? 300_000;
+    this.#onRetry = options.onRetry;
+  }
+
+  /** Total pages of a run of `users` users at `pageSize` per page. */
+  static pageCount(users: number, pageSize: number): number {
+    return Math.ceil(users / pageSize);
+  }
+
+  /**
+   * Fetches one page, retrying transient failures (network errors, timeouts, 408/429/5xx,
+   * truncated or malformed bodies, short pages). Throws a {@linkcode TransientError} when the
+   * retries run out and a {@linkcode TerminalError} for answers that retrying cannot fix.
+   */
+  async fetchPage(request: PageRequest, signal?: AbortSignal): Promise<ApiPage> {
+    for (let attempt = 1;; attempt++) {
+      let retryAfterMs: number | undefined;
+      try {
+        return await this.#fetchOnce(request, signal);
+      } catch (error) {
+        if (!(error instanceof AttemptError) || signal?.aborted) throw error;
+        if (attempt > this.#retries) {
+          throw new TransientError(
+            `page ${request.page}: ${error.message} (gave up after ${attempt} attempts; ` +
+              `check RANDOMUSER_API_URL or raise API_RETRIES)`,
+            { cause: error },
+          );
+        }
+        retryAfterMs = error.retryAfterMs;
+        const delayMs = Math.min(this.#maxDelayMs, retryAfterMs ?? this.#backoff(attempt));
+        this.#onRetry?.({ page: request.page, attempt, delayMs, error });
+        await sleep(delayMs, signal);
+      }
+    }
+  }
+
+  /** Streams the pages of a run in page order, fetching up to `concurrency` at once. */
+  pages(options: PagesOptions): ReadableStream<ApiPage> {
+    if (options.pageSize < 1 || options.pageSize > API_MAX_PAGE_SIZE) {
+      throw new RangeError(`pageSize must be 1 to ${API_MAX_PAGE_SIZE}, got ${options.pageSize}`);
+    }
+    const total = RandomUserClient.pageCount(options.users, options.pageSize);
+    const concurrency = Math.max(1, options.concurrency ?? 4);
+    const abort = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
+    const inFlight: Promise<ApiPage>[] = [];
+    let next = 1;
+    const launch = () => {
+      while (inFlight.length < concurrency && next <= total) {
+        const page = next++;
+        const results = page < total
+          ? options.pageSize
+          : options.users - (total - 1) * options.pageSize;
+        const pending = this.fetchPage({ seed: options.seed, page, results }, signal);
+        pending.catch(() => {}); // observed when its turn comes; avoids an unhandled rejection
+        inFlight.push(pending);
+      }
+    };
+    return new ReadableStream<ApiPage>({
+      async pull(controller) {
+        launch();
+        const head = inFlight.shift();
+        if (!head) return controller.close();
+        try {
+          controller.enqueue(await head);
+        } catch (error) {
+          abort.abort(error);
+          throw error;
+        }
+        launch();
+      },
+      cancel(reason) {
+        abort.abort(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  async #fetchOnce(request: PageRequest, signal?: AbortSignal): Promise<ApiPage> {
+    const url = new URL(this.#baseUrl);
+    url.searchParams.set("results", String(request.results));
+    url.searchParams.set("seed", request.seed);
+    url.searchParams.set("page", String(request.page));
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let response: Response;
+    let body: Uint8Array;
+    try {
+      response = await fetch(url, {
+        signal: requestSignal,
+        headers: { accept: "application/json" },
+      });
+      body = new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason ?? error;
+      if (timeout.aborted) throw new AttemptError(`timed out after ${this.#timeoutMs} ms`);
+      throw new AttemptError(`request failed: ${errorMessage(error)}`);
+    }
+    if (!response.ok) {
+      const detail = `${response.status} ${response.statusText}`.trim();
+      if (!TRANSIENT_STATUS.has(response.status)) {
+        throw new TerminalError(
+          `page ${request.page}: the API answered ${detail} for ${url.origin}${url.pathname}; ` +
+            "check RANDOMUSER_API_URL",
+        );
+      }
+      throw new AttemptError(
+        `the API answered ${detail}`,
+        parseRetryAfter(response.headers.get("retry-after")),
+      );
+    }
+    return { page: request.page, results: parsePage(body, request), bytes: body.length };
+  }
+
+  #backoff(attempt: number): number {
+    const exponential = this.#baseDelayMs * 2 ** (attempt - 1);
+    return Math.round(exponential * (0.5 + Math.random() / 2));
+  }
+}
+
+/** A failed attempt that may succeed when retried. */
+class AttemptError extends Error {
+  override name = "AttemptError";
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+  }
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function parsePage(body: Uint8Array, request: PageRequest): readonly unknown[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(body));
+  } catch (error) {
+    throw new AttemptError(`the response body is not valid JSON (${errorMessage(error)})`);
+  }
+  if (typeof json !== "object" || json === null || !("results" in json)) {
+    const apiError = typeof json === "object" && json !== null && "error" in json
+      ? `: ${String(json.error)}`
+      : "";
+    throw new AttemptError(`the response has no "results" array${apiError}`);
+  }
+  const { results } = json;
+  if (!Array.isArray(results)) throw new AttemptError(`"results" is not an array`);
+  if (results.length !== request.results) {
+    throw new AttemptError(`the page has ${results.length} users, expected ${request.results}`);
+  }
+  const info = "info" in json && typeof json.info === "object" && json.info !== null
+    ? json.info as Record<string, unknown>
+    : undefined;
+  if (info && (info.seed !== request.seed || Number(info.page) !== request.page)) {
+    throw new AttemptError(
+      `the response is for seed ${String(info.seed)} page ${String(info.page)}, ` +
+        `expected seed ${request.seed} page ${request.page}`,
+    );
+  }
+  return results;
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; `undefined` when absent. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

