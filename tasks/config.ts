@@ -66,6 +66,7 @@ const environmentSchema = z.object({
   API_CONCURRENCY: integer(1, 64, 4),
   API_RETRIES: integer(0, 20, 5),
   API_TIMEOUT: duration("60s"),
+  API_RETRY_DELAY: duration("500ms"),
   MAX_REJECT_RATE: z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a number from 0 to 1")
     .transform(Number).default(0.01),
   DATA_DIR: z.string().min(1, "must be a directory path").default("./data"),
@@ -87,6 +88,8 @@ export interface Config {
   readonly apiConcurrency: number;
   readonly apiRetries: number;
   readonly apiTimeoutMs: number;
+  /** First backoff delay between API retries (doubled per retry) when no Retry-After is sent. */
+  readonly apiRetryDelayMs: number;
   readonly maxRejectRate: number;
   readonly dataDir: string;
   readonly dbtRunner: "auto" | "docker" | "local";
@@ -144,6 +147,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     apiConcurrency: v.API_CONCURRENCY,
     apiRetries: v.API_RETRIES,
     apiTimeoutMs: v.API_TIMEOUT,
+    apiRetryDelayMs: v.API_RETRY_DELAY,
     maxRejectRate: v.MAX_REJECT_RATE,
     dataDir: v.DATA_DIR,
     dbtRunner: v.DBT_RUNNER,

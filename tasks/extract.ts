@@ -20,6 +20,17 @@ const program = taskCommand(
     new Option("--users <n>", "users to fetch (default: USERS_PER_RUN)").argParser(parseCount),
   );
 
+/** The process's peak resident memory in MB (Linux `VmHWM`); `undefined` elsewhere. */
+function peakRssMb(): string | undefined {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
+    return kb === undefined ? undefined : (Number(kb) / 1024).toFixed(0);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
 if (import.meta.main) {
   await runTask(program, async (options) => {
     const config = await loadConfig();
@@ -35,6 +46,7 @@ if (import.meta.main) {
       pages: summary.pages,
       api_mb: (summary.apiBytes / 1e6).toFixed(1),
       seconds: summary.seconds.toFixed(2),
+      peak_rss_mb: peakRssMb(),
       file: summary.file,
     });
   });

@@ -171,20 +171,31 @@ export class RandomUserClient {
     url.searchParams.set("results", String(request.results));
     url.searchParams.set("seed", request.seed);
     url.searchParams.set("page", String(request.page));
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // A per-request controller whose timer and listener are released as soon as the body is
+    // read: AbortSignal.timeout/any would keep each response reachable until the timeout fires.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#timeoutMs);
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
     let response: Response;
     let body: Uint8Array;
     try {
       response = await fetch(url, {
-        signal: requestSignal,
+        signal: controller.signal,
         headers: { accept: "application/json" },
       });
       body = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
-      if (timeout.aborted) throw new AttemptError(`timed out after ${this.#timeoutMs} ms`);
+      if (timedOut) throw new AttemptError(`timed out after ${this.#timeoutMs} ms`);
       throw new AttemptError(`request failed: ${errorMessage(error)}`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
     }
     if (!response.ok) {
       const detail = `${response.status} ${response.statusText}`.trim();

@@ -28,9 +28,11 @@ export interface UserCsvStreamOptions {
 const CSV_OPTIONS = {
   // RFC 4180: CRLF between records; fields with quotes, commas, CR or LF are quoted.
   record_delimiter: "\r\n",
-  quoted_empty: true,
-  cast: { boolean: (value: boolean) => String(value) },
-} as const;
+  // csv-stringify 6.9 leaves a lone LF unquoted when the record delimiter is CRLF, and writes
+  // NULL like "" when `quoted_empty` is on; these patterns quote exactly the empty string (so
+  // NULL stays an unquoted empty field), any CR or LF, and a bare `\.` (COPY's end marker).
+  quoted_match: [/^$/, /[\r\n]/, /^\\\.$/],
+};
 
 /** Emits the CSV encoding (UTF-8 bytes) of each batch of user rows, after one header row. */
 export class UserCsvStream extends TransformStream<UserRow[], Uint8Array> {

@@ -72,6 +72,7 @@ export async function extractUsers(
     baseUrl: config.apiUrl,
     retries: config.apiRetries,
     timeoutMs: config.apiTimeoutMs,
+    retryBaseDelayMs: config.apiRetryDelayMs,
     onRetry: (event) =>
       logger?.warn("retrying page", {
         page: event.page,

@@ -1,0 +1,72 @@
+/**
+ * Everything a pipeline test needs, wired together: the fake Random User API over real HTTP,
+ * a fresh database on real PostgreSQL, a workspace for `DATA_DIR`, and a way to run tasks as
+ * subprocesses against them.
+ *
+ * @example
+ * ```ts
+ * await using fixture = await createPipelineFixture();
+ * await fixture.run("migrate");
+ * ```
+ *
+ * @module
+ */
+import { type FakeRandomUser, startFakeRandomUser } from "../fake_randomuser/server.ts";
+import { type LandingFiles, landingFiles } from "../../tasks/landing_zone.ts";
+import { createTestDatabase, type TestDatabase } from "./test_warehouse.ts";
+import {
+  createWorkspace,
+  runTaskProcess,
+  type TaskResult,
+  type Workspace,
+} from "./task_process.ts";
+
+/** A fake API, a test database and a workspace; disposed together. */
+export interface PipelineFixture extends AsyncDisposable {
+  readonly api: FakeRandomUser;
+  readonly db: TestDatabase;
+  readonly workspace: Workspace;
+  /** The environment tasks run with (`DATABASE_URL`, `RANDOMUSER_API_URL`, `DATA_DIR`, …). */
+  readonly env: Record<string, string>;
+  /** Runs `tasks/<task>.ts` with the fixture's environment plus `env`. */
+  run(task: string, args?: readonly string[], env?: Record<string, string>): Promise<TaskResult>;
+  /** Landing-zone paths of `ds` in the workspace. */
+  files(ds: string): LandingFiles;
+}
+
+/** Starts the fake API, creates a database and a workspace. */
+export async function createPipelineFixture(): Promise<PipelineFixture> {
+  const api = await startFakeRandomUser({ now: new Date("2026-11-27T00:00:00Z") });
+  const db = await createTestDatabase();
+  const workspace = await createWorkspace();
+  const env = {
+    DATABASE_URL: db.url,
+    RANDOMUSER_API_URL: api.url,
+    DATA_DIR: workspace.dataDir,
+    API_RETRIES: "3",
+    API_RETRY_DELAY: "10ms",
+  };
+  return {
+    api,
+    db,
+    workspace,
+    env,
+    run: (task, args = [], extra = {}) =>
+      runTaskProcess(task, args, { cwd: workspace.dir, env: { ...env, ...extra } }),
+    files: (ds) => landingFiles(workspace.dataDir, ds),
+    async [Symbol.asyncDispose]() {
+      await api.close();
+      await db[Symbol.asyncDispose]();
+      await workspace[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Fails with the task's output when it did not exit with `code`. */
+export function assertExit(result: TaskResult, code: number): void {
+  if (result.code !== code) {
+    throw new Error(
+      `expected exit ${code}, got ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
+    );
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Runs a task entry point (`tasks/<name>.ts`) as a subprocess, the way `deno task` and the
+ * pipeline runner do, and returns what a user would see: exit code, stdout and stderr.
+ *
+ * @module
+ */
+
+/** What a finished task process left behind. */
+export interface TaskResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options for {@linkcode runTaskProcess}. */
+export interface TaskProcessOptions {
+  /** Environment of the task; `DATABASE_URL` etc. Nothing is inherited but `PATH` and `HOME`. */
+  env?: Record<string, string>;
+  /** Working directory: a test's workspace, so no developer `.env` is read. */
+  cwd: string;
+}
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** Runs `deno run -A tasks/<task>.ts ...args` and waits for it. */
+export async function runTaskProcess(
+  task: string,
+  args: readonly string[] = [],
+  options: TaskProcessOptions,
+): Promise<TaskResult> {
+  const script = new URL(`tasks/${task}.ts`, ROOT).pathname;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", new URL("deno.json", ROOT).pathname, script, ...args],
+    cwd: options.cwd,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      NO_COLOR: "1",
+      ...options.env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** A temporary working directory for one test, removed by `Symbol.asyncDispose`. */
+export interface Workspace extends AsyncDisposable {
+  readonly dir: string;
+  /** `<dir>/data`, for `DATA_DIR`. */
+  readonly dataDir: string;
+}
+
+/** Creates a workspace that the `postgres` user can enter (an embedded server may live in it). */
+export async function createWorkspace(): Promise<Workspace> {
+  const dir = await Deno.makeTempDir({ prefix: "relt-test-" });
+  await Deno.chmod(dir, 0o755);
+  return {
+    dir,
+    dataDir: `${dir}/data`,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}

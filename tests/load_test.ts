@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import {
+  assertExit,
+  createPipelineFixture,
+  type PipelineFixture,
+} from "./helpers/pipeline_fixture.ts";
+import { USER_COLUMNS } from "../tasks/user_schema.ts";
+
+const DS = "2026-01-01";
+
+async function rawUsers(fixture: PipelineFixture) {
+  const [row] = await fixture.db.sql<{ rows: number; ids: number; checksum: string | null }[]>`
+    select count(*)::int as rows, count(distinct id)::int as ids,
+           md5(string_agg(u::text, '|' order by id)) as checksum
+    from raw.users as u`;
+  return row ?? { rows: 0, ids: 0, checksum: null };
+}
+
+async function extractAndLoad(fixture: PipelineFixture, users: number, ds = DS) {
+  assertExit(await fixture.run("migrate"), 0);
+  assertExit(await fixture.run("extract", ["--ds", ds, "--users", String(users)]), 0);
+  const load = await fixture.run("load", ["--ds", ds]);
+  assertExit(load, 0);
+  return load;
+}
+
+Deno.test("the slice loads every extracted user into raw.users and records the batch", async () => {
+  await using fixture = await createPipelineFixture();
+  const load = await extractAndLoad(fixture, 12_000);
+  assert.match(load.stdout, /^load ds=2026-01-01 rows=12000 inserted=12000 updated=0 deleted=0/m);
+  const users = await rawUsers(fixture);
+  assert.deepEqual([users.rows, users.ids], [12_000, 12_000]);
+  const [batch] = await fixture.db.sql`
+    select status, rows_in_file::int, inserted::int, bytes::bigint > 0 as has_bytes,
+           sha256 ~ '^[0-9a-f]{64}$' as has_checksum, ds::text
+    from meta.load_batches`;
+  assert.deepEqual(batch, {
+    status: "succeeded",
+    rows_in_file: 12_000,
+    inserted: 12_000,
+    has_bytes: true,
+    has_checksum: true,
+    ds: DS,
+  });
+  const [meta] = await fixture.db.sql`
+    select count(*)::int as mismatched from raw.users
+    where _ds <> ${DS}::date or _batch_id is null or id <> login_uuid`;
+  assert.deepEqual(meta?.mismatched, 0);
+});
+
+Deno.test("load is idempotent for the same ds", async () => {
+  await using fixture = await createPipelineFixture();
+  await extractAndLoad(fixture, 6_000);
+  const before = await rawUsers(fixture);
+  const again = await fixture.run("load", ["--ds", DS]);
+  assertExit(again, 0);
+  assert.match(again.stdout, /inserted=0 updated=0 deleted=0 unchanged=6000/);
+  assert.deepEqual(await rawUsers(fixture), before);
+  // Extracting the same ds again fetches the same users: still nothing changes.
+  assertExit(await fixture.run("extract", ["--ds", DS, "--users", "6000"]), 0);
+  assertExit(await fixture.run("load", ["--ds", DS]), 0);
+  assert.deepEqual(await rawUsers(fixture), before);
+});
+
+Deno.test("a reload of a ds whose file shrank removes the users it no longer has", async () => {
+  await using fixture = await createPipelineFixture();
+  await extractAndLoad(fixture, 3_000, DS);
+  await extractAndLoad(fixture, 2_000, "2026-01-02");
+  assertExit(await fixture.run("extract", ["--ds", DS, "--users", "1000"]), 0);
+  const load = await fixture.run("load", ["--ds", DS]);
+  assertExit(load, 0);
+  assert.match(load.stdout, /deleted=2000/);
+  const counts = await fixture.db.sql`
+    select _ds::text as ds, count(*)::int as n from raw.users group by 1 order by 1`;
+  assert.deepEqual([...counts], [{ ds: DS, n: 1_000 }, { ds: "2026-01-02", n: 2_000 }]);
+});
+
+Deno.test("load refuses a CSV with the wrong header and leaves raw.users unchanged", async () => {
+  await using fixture = await createPipelineFixture();
+  await extractAndLoad(fixture, 500);
+  const before = await rawUsers(fixture);
+  const file = fixture.files(DS).csv;
+  const text = await Deno.readTextFile(file);
+  await Deno.writeTextFile(file, text.replace("name_first,", "first_name,"));
+  const result = await fixture.run("load", ["--ds", DS]);
+  assertExit(result, 1);
+  assert.match(
+    result.stderr,
+    /error: the CSV header of .*random_user\.csv does not match raw\.users \(missing name_first; unexpected first_name\)/,
+  );
+  assert.deepEqual(await rawUsers(fixture), before);
+});
+
+Deno.test("a row that COPY rejects fails the load without hanging and changes nothing", async () => {
+  await using fixture = await createPipelineFixture();
+  await extractAndLoad(fixture, 500);
+  const before = await rawUsers(fixture);
+  const file = fixture.files(DS).csv;
+  const lines = (await Deno.readTextFile(file)).split("\r\n");
+  // The last data row gets a latitude that numeric cannot take: the error arrives after the
+  // last chunk was sent, the case where postgres.js would otherwise never settle.
+  const last = lines.length - 2;
+  lines[last] = lines[last]!.replace(/,(-?\d+\.\d+),(-?\d+\.\d+),/, ",north,$2,");
+  await Deno.writeTextFile(file, lines.join("\r\n"));
+  const result = await fixture.run("load", ["--ds", DS]);
+  assertExit(result, 1);
+  assert.match(
+    result.stderr,
+    /error: COPY of .* failed: invalid input syntax for type numeric: "north"/,
+  );
+  assert.match(result.stderr, /raw\.users is unchanged/);
+  assert.deepEqual(await rawUsers(fixture), before);
+  const [failed] = await fixture.db.sql`
+    select count(*)::int as n from meta.load_batches where status = 'failed' and error like '%north%'`;
+  assert.deepEqual(failed?.n, 1);
+  const [idle] = await fixture.db.sql`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and state like 'idle in transaction%'`;
+  assert.deepEqual(idle?.n, 0);
+});
+
+Deno.test("load without an extract says which command to run", async () => {
+  await using fixture = await createPipelineFixture();
+  assertExit(await fixture.run("migrate"), 0);
+  const result = await fixture.run("load", ["--ds", "2026-03-04"]);
+  assertExit(result, 1);
+  assert.match(
+    result.stderr,
+    /error: no CSV at .*ds=2026-03-04\/random_user\.csv; run `deno task extract`/,
+  );
+});
+
+Deno.test("load before migrate says to migrate", async () => {
+  await using fixture = await createPipelineFixture();
+  assertExit(await fixture.run("extract", ["--ds", DS, "--users", "10"]), 0);
+  const result = await fixture.run("load", ["--ds", DS]);
+  assertExit(result, 1);
+  assert.match(result.stderr, /raw\.users does not exist; run `deno task migrate` first/);
+});
+
+Deno.test("an unreachable warehouse is a clear error that hides the password", async () => {
+  await using fixture = await createPipelineFixture();
+  await extractAndLoad(fixture, 10);
+  const before = await rawUsers(fixture);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const url = `postgres://pipeline:s3cret-pw@127.0.0.1:${port}/warehouse`;
+  for (const task of ["migrate", "load"]) {
+    const result = await fixture.run(task, ["--ds", DS].slice(task === "load" ? 0 : 2), {
+      DATABASE_URL: url,
+    });
+    assertExit(result, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `error: cannot reach the warehouse at postgres://pipeline:\\*\\*\\*@127\\.0\\.0\\.1:${port}/warehouse`,
+      ),
+    );
+    assert.ok(!(result.stdout + result.stderr).includes("s3cret-pw"), "the password leaked");
+  }
+  assert.deepEqual(await rawUsers(fixture), before);
+});
+
+Deno.test("hostile text round-trips byte for byte, and text PostgreSQL cannot hold is rejected", async () => {
+  await using fixture = await createPipelineFixture();
+  const hostile = [
+    `O'Brien, "Jr."`,
+    "line\nbreak",
+    "carriage\r\nreturn",
+    "tab\there",
+    "back\\slash \\. \\N",
+    "\\.",
+    "x\n\\.\ny",
+    "",
+    "  spaced  ",
+    "Robert'); drop table raw.users; --",
+    "emoji 👩‍👩‍👧 and astral 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "עברית right-to-left مرحبا",
+    "x".repeat(100_000),
+  ];
+  fixture.api.faults.add({
+    page: 1,
+    fault: {
+      kind: "patch",
+      patches: [
+        ...hostile.map((value, index) => ({
+          index,
+          set: {
+            "name.first": value,
+            "location.city": value,
+            "id.value": index % 2 ? null : value,
+          },
+        })),
+        { index: hostile.length, set: { "name.last": "nul\u0000byte" } },
+      ],
+    },
+  });
+  await extractAndLoad(fixture, 200);
+  const rejects = (await Deno.readTextFile(fixture.files(DS).rejects)).trim().split("\n");
+  assert.deepEqual(rejects.length, 1);
+  assert.match(JSON.parse(rejects[0]!).reason, /name\.last: contains a NUL character/);
+  const rows = await fixture.db.sql<
+    { name_first: string; location_city: string; id_value: string | null }[]
+  >`
+    select name_first, location_city, id_value from raw.users
+    where name_first = any(${hostile})`;
+  assert.deepEqual(rows.length, hostile.length);
+  const byName = new Map(rows.map((row) => [row.name_first, row]));
+  hostile.forEach((value, index) => {
+    const row = byName.get(value);
+    assert.deepEqual(row?.location_city, value);
+    assert.deepEqual(row?.id_value, index % 2 ? null : value);
+  });
+  assert.deepEqual((await rawUsers(fixture)).rows, 199);
+});
+
+Deno.test("numbers and timestamps arrive by value", async () => {
+  await using fixture = await createPipelineFixture();
+  await extractAndLoad(fixture, 300);
+  const csv = (await Deno.readTextFile(fixture.files(DS).csv)).split("\r\n");
+  const header = csv[0]!.split(",");
+  assert.deepEqual(header, [...USER_COLUMNS]);
+  const [row] = await fixture.db.sql`
+    select count(*) filter (where location_coordinates_latitude is null)::int as null_lat,
+           count(*) filter (where dob_date is null or registered_date is null)::int as null_dates,
+           count(*) filter (where dob_age <> extract(year from age('2026-11-27'::timestamptz, dob_date)))::int as wrong_age
+    from raw.users`;
+  assert.deepEqual(row, { null_lat: 0, null_dates: 0, wrong_age: 0 });
+});

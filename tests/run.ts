@@ -1,0 +1,53 @@
+/**
+ * `deno task test`: runs the whole suite against real PostgreSQL. With `TEST_DATABASE_URL` it
+ * uses that server; without it, it starts an embedded PostgreSQL in a temporary directory for
+ * the run and stops it afterwards. Extra arguments go to `deno test` (e.g. a file or `--filter`).
+ *
+ * @module
+ */
+import { ensureEmbeddedWarehouse, stopEmbeddedWarehouse } from "../tasks/warehouse.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+let url = Deno.env.get("TEST_DATABASE_URL");
+let embeddedDir: string | undefined;
+let tempDir: string | undefined;
+
+if (!url) {
+  tempDir = await Deno.makeTempDir({ prefix: "relt-test-warehouse-" });
+  await Deno.chmod(tempDir, 0o755);
+  embeddedDir = `${tempDir}/warehouse`;
+  const server = await ensureEmbeddedWarehouse(embeddedDir);
+  url = server.url;
+  console.error(`tests: embedded PostgreSQL on 127.0.0.1:${server.port} (${embeddedDir})`);
+} else {
+  console.error("tests: using TEST_DATABASE_URL");
+}
+
+const args = Deno.args.length > 0 ? Deno.args : ["tests/"];
+let code = 1;
+let summary = "";
+try {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--no-check", ...args],
+    cwd: root,
+    env: { TEST_DATABASE_URL: url, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const decoder = new TextDecoder();
+  let tail = "";
+  for await (const chunk of child.stdout) {
+    await Deno.stdout.write(chunk);
+    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4096);
+  }
+  code = (await child.status).code;
+  // deno test ends with "ok | 12 passed (3 steps) | 0 failed (4s)"; restate it plainly for CI.
+  const match = /(\d+) passed[^|]*\| (\d+) failed/.exec(tail);
+  if (match) summary = `tests: ${match[1]} passed, ${match[2]} failed`;
+} finally {
+  if (embeddedDir) await stopEmbeddedWarehouse(embeddedDir);
+  if (tempDir) await Deno.remove(tempDir, { recursive: true });
+}
+if (summary) console.log(summary);
+Deno.exit(code);
