@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { loadConfig, parseDuration, redactUrl } from "../tasks/config.ts";
+import { UsageError } from "../tasks/errors.ts";
+
+Deno.test("defaults match the documented configuration", async () => {
+  const config = await loadConfig({ env: {}, envFile: null });
+  assert.deepEqual(
+    {
+      databaseUrl: config.databaseUrl,
+      apiUrl: config.apiUrl,
+      usersPerRun: config.usersPerRun,
+      apiPageSize: config.apiPageSize,
+      apiConcurrency: config.apiConcurrency,
+      dataDir: config.dataDir,
+      dbtRunner: config.dbtRunner,
+      taskRetries: config.taskRetries,
+      taskRetryDelayMs: config.taskRetryDelayMs,
+      catchup: config.catchup,
+    },
+    {
+      databaseUrl: undefined,
+      apiUrl: "https://randomuser.me/api/",
+      usersPerRun: 10_000,
+      apiPageSize: 5_000,
+      apiConcurrency: 4,
+      dataDir: "./data",
+      dbtRunner: "auto",
+      taskRetries: 3,
+      taskRetryDelayMs: 180_000,
+      catchup: false,
+    },
+  );
+});
+
+Deno.test(".env fills what the environment leaves unset, and flags win over both", async () => {
+  const dir = await Deno.makeTempDir();
+  const envFile = `${dir}/.env`;
+  await Deno.writeTextFile(
+    envFile,
+    "USERS_PER_RUN=123\nAPI_CONCURRENCY=2\n# comment\nDATA_DIR=/srv/x\n",
+  );
+  const config = await loadConfig({
+    env: { API_CONCURRENCY: "3" },
+    envFile,
+    overrides: { DATA_DIR: "/override" },
+  });
+  assert.deepEqual([config.usersPerRun, config.apiConcurrency, config.dataDir], [
+    123,
+    3,
+    "/override",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("an invalid variable is a usage error naming it and the expected form", async () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [
+      { API_PAGE_SIZE: "9000" },
+      /^invalid configuration: API_PAGE_SIZE must be at most 5000 \(got "9000"\)$/,
+    ],
+    [
+      { TASK_RETRY_DELAY: "3 minutes" },
+      /TASK_RETRY_DELAY must be a duration such as 500ms, 10s, 3m or 1h/,
+    ],
+    [{ DBT_RUNNER: "podman" }, /DBT_RUNNER must be auto, docker or local/],
+    [{ PIPELINE_START_DATE: "2026-02-30" }, /PIPELINE_START_DATE must be a real calendar date/],
+    [{ CATCHUP: "maybe" }, /CATCHUP must be true or false/],
+  ];
+  for (const [env, message] of cases) {
+    await assert.rejects(loadConfig({ env, envFile: null }), (error: Error) => {
+      assert.ok(error instanceof UsageError);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("a bad DATABASE_URL is reported without its password", async () => {
+  await assert.rejects(
+    loadConfig({ env: { DATABASE_URL: "mysql://app:hunter2@db/x" }, envFile: null }),
+    (error: Error) => {
+      assert.match(error.message, /DATABASE_URL must be a URL such as postgres:\/\//);
+      assert.ok(!error.message.includes("hunter2"));
+      assert.match(error.message, /mysql:\/\/app:\*\*\*@db\/x/);
+      return true;
+    },
+  );
+});
+
+Deno.test("durations and redaction", () => {
+  assert.deepEqual(["500ms", "10s", "3m", "1h", "1.5s", "3"].map(parseDuration), [
+    500,
+    10_000,
+    180_000,
+    3_600_000,
+    1_500,
+    undefined,
+  ]);
+  assert.equal(
+    redactUrl("see postgres://u:p%40ss@h:5432/db now"),
+    "see postgres://u:***@h:5432/db now",
+  );
+  assert.equal(redactUrl("postgres://u@h/db"), "postgres://u@h/db");
+});
