@@ -45,6 +45,7 @@ export async function createPipelineFixture(): Promise<PipelineFixture> {
     DATA_DIR: workspace.dataDir,
     API_RETRIES: "3",
     API_RETRY_DELAY: "10ms",
+    DBT_RUNNER: "local",
   };
   return {
     api,

@@ -1,0 +1,20 @@
+-- question: How are genders split within each nationality?
+-- chart: stacked_bar
+with counts as (
+    select
+        nationalities.country,
+        genders.label as gender,
+        count(*) as users
+    from {{ ref('fct_users') }} as facts
+    join {{ ref('dim_nationality') }} as nationalities on nationalities.nationality_key = facts.nationality_key
+    join {{ ref('dim_gender') }} as genders on genders.gender_key = facts.gender_key
+    group by nationalities.country, genders.label
+)
+
+select
+    country,
+    gender,
+    users,
+    round(100.0 * users / sum(users) over (partition by country), 1) as share_pct
+from counts
+order by country, gender

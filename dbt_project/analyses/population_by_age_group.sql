@@ -1,0 +1,10 @@
+-- question: How many users are in each 10-year age group, up to 100?
+-- chart: bar
+select
+    age_groups.age_group,
+    count(facts.user_key) as users
+from {{ ref('dim_age_group') }} as age_groups
+left join {{ ref('fct_users') }} as facts on facts.age_group_key = age_groups.age_group_key
+where age_groups.age_group_key < 10
+group by age_groups.age_group, age_groups.sort_order
+order by age_groups.sort_order

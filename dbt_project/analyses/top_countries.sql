@@ -1,0 +1,10 @@
+-- question: Which countries do most users live in (top 10)?
+-- chart: bar
+select
+    locations.country,
+    count(*) as users
+from {{ ref('fct_users') }} as facts
+join {{ ref('dim_location') }} as locations on locations.location_key = facts.location_key
+group by locations.country
+order by users desc, locations.country
+limit 10

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import {
+  assertExit,
+  createPipelineFixture,
+  type PipelineFixture,
+} from "./helpers/pipeline_fixture.ts";
+
+async function extractLoad(fixture: PipelineFixture, ds: string, users: number) {
+  assertExit(await fixture.run("extract", ["--ds", ds, "--users", String(users)]), 0);
+  assertExit(await fixture.run("load", ["--ds", ds]), 0);
+}
+
+async function martChecksums(fixture: PipelineFixture): Promise<Record<string, string>> {
+  const tables = await fixture.db.sql<{ name: string }[]>`
+    select table_name as name from information_schema.tables
+    where table_schema = 'analytics' order by 1`;
+  const sums: Record<string, string> = {};
+  for (const { name } of tables) {
+    const [row] = await fixture.db.sql<{ sum: string }[]>`
+      select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as sum
+      from ${fixture.db.sql("analytics")}.${fixture.db.sql(name)} as t`;
+    sums[name] = row?.sum ?? "";
+  }
+  return sums;
+}
+
+Deno.test("transform builds the star schema, and every model and test passes", async (t) => {
+  await using fixture = await createPipelineFixture();
+  assertExit(await fixture.run("migrate"), 0);
+  await extractLoad(fixture, "2026-01-01", 10_000);
+
+  await t.step("one fact row per loaded user, tests and unit tests green", async () => {
+    const result = await fixture.run("dbt_build", ["--ds", "2026-01-01"]);
+    assertExit(result, 0);
+    assert.match(
+      result.stdout,
+      /transform ds=2026-01-01 runner=local exit_code=0 models=8 seeds=1 tests=\d+ unit_tests=3 failures=0/,
+    );
+    const [fact] = await fixture.db.sql`
+      select count(*)::int as rows, count(distinct user_key)::int as users,
+             count(*) filter (where load_date = '2026-01-01')::int as for_ds
+      from analytics.fct_users`;
+    assert.deepEqual(fact, { rows: 10_000, users: 10_000, for_ds: 10_000 });
+    const [run] = await fixture.db.sql`
+      select status, models, unit_tests, failures, tests > 50 as many_tests from meta.dbt_runs`;
+    assert.deepEqual(run, {
+      status: "succeeded",
+      models: 8,
+      unit_tests: 3,
+      failures: 0,
+      many_tests: true,
+    });
+  });
+
+  await t.step("no analytics relation holds a password, salt or hash", async () => {
+    const columns = await fixture.db.sql`
+      select table_name, column_name from information_schema.columns
+      where table_schema = 'analytics' and column_name ~* '(password|salt|md5|sha1|sha256|hash)'`;
+    assert.deepEqual([...columns], []);
+    const [leak] = await fixture.db.sql`
+      select count(*)::int as n
+      from analytics.dim_user as d
+      join raw.users as r on r.id = d.user_id
+      where array[r.login_password, r.login_salt, r.login_md5, r.login_sha1, r.login_sha256]
+        && array[d.title, d.first_name, d.last_name, d.full_name, d.email, d.username, d.phone,
+                 d.cell, d.national_id_name, d.national_id_value, d.picture_large]`;
+    assert.equal(leak?.n, 0);
+    const [staging] = await fixture.db.sql`
+      select count(*)::int as n from information_schema.columns
+      where table_schema = 'staging' and column_name ~* '(password|salt|md5|sha)'`;
+    assert.equal(staging?.n, 0);
+  });
+
+  await t.step("a second ds keeps every test green, and a re-run changes nothing", async () => {
+    await extractLoad(fixture, "2026-01-02", 2_000);
+    assertExit(await fixture.run("dbt_build", ["--ds", "2026-01-02"]), 0);
+    const counts = await fixture.db.sql`
+      select load_date::text as ds, count(*)::int as n from analytics.fct_users group by 1 order by 1`;
+    assert.deepEqual([...counts], [{ ds: "2026-01-01", n: 10_000 }, {
+      ds: "2026-01-02",
+      n: 2_000,
+    }]);
+    const before = await martChecksums(fixture);
+    assertExit(await fixture.run("dbt_build", ["--ds", "2026-01-02"]), 0);
+    assert.deepEqual(await martChecksums(fixture), before);
+  });
+});
+
+Deno.test("a failing data test fails the transform with dbt's code and records what failed", async () => {
+  await using fixture = await createPipelineFixture();
+  assertExit(await fixture.run("migrate"), 0);
+  await extractLoad(fixture, "2026-01-01", 200);
+  await fixture.db.sql`
+    update raw.users set dob_age = 200
+    where id = (select id from raw.users order by id limit 1)`;
+  const result = await fixture.run("dbt_build", ["--ds", "2026-01-01"]);
+  assertExit(result, 1);
+  assert.match(result.stdout, /exit_code=1 .*failures=1 /);
+  assert.match(
+    result.stderr,
+    /level=error task=transform msg="dbt node failed" node=test\.randomuser_elt\.accepted_range_stg_randomuser__users_age/,
+  );
+  const [run] = await fixture.db.sql<{ status: string; failed: string[] }[]>`
+    select status, array(select jsonb_array_elements(failed_nodes)->>'node') as failed
+    from meta.dbt_runs`;
+  assert.equal(run?.status, "failed");
+  assert.equal(run?.failed.length, 1);
+  assert.match(run?.failed[0] ?? "", /accepted_range_stg_randomuser__users_age/);
+});
