@@ -158,9 +158,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   });
 }
 
-/** Hides the password of a URL (`postgres://app:***@host/db`) so it can be printed. */
+/**
+ * Hides the password of every URL in `text` (`postgres://app:***@host/db`) so it can be printed.
+ * The password runs to the last `@` before the host, so `@`, `:` and spaces inside it are hidden
+ * too (over-redacting free text after a URL is the safe side).
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@/\s]*@/gi, "$1***@");
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^/?#]*@/gi, "$1***@");
 }
 
 /** True when `text` is `YYYY-MM-DD` and names a real day (no 2026-02-30). */

@@ -20,6 +20,7 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { ulid } from "ulid";
 import { errorMessage, TerminalError, TransientError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import postgres from "postgres";
 import type { Sql, TransactionSql } from "./warehouse.ts";
 
 /** Options for {@linkcode loadUsers}. */
@@ -64,14 +65,14 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
   const startedAt = new Date();
   const batchId = ulid();
   const { ds, file } = options;
-  const header = await readHeader(file);
-  const columns = await tableColumns(sql);
-  checkHeader(header, columns, file);
-  const headerOption = Number((await sql`show server_version_num`)[0]?.server_version_num) >= 150000
-    ? sql`match`
-    : sql`true`;
   let copied: { bytes: number; sha256: string } | undefined;
   try {
+    const header = await readHeader(file);
+    const columns = await tableColumns(sql);
+    checkHeader(header, { columns, file });
+    const version = Number((await sql`show server_version_num`)[0]?.server_version_num);
+    // PostgreSQL 15+ also checks the header names against the column list itself.
+    const headerOption = version >= 150000 ? sql`match` : sql`true`;
     const result = await sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtext('randomuser-elt:load'), hashtext(${ds}))`;
       await tx`
@@ -94,10 +95,16 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
         ), upserted as (
           insert into raw.users as target (${tx(columns)}, _ds, _batch_id, _loaded_at)
           select ${tx(columns)}, ${ds}::date, ${batchId}, now() from source
-          on conflict (id) do update set ${assignments(tx, columns)},
+          on conflict (id) do update set
+            ${commaList(tx, { columns, render: (name) => tx`${tx(name)} = excluded.${tx(name)}` })},
             _ds = excluded._ds, _batch_id = excluded._batch_id, _loaded_at = excluded._loaded_at
-          where (${qualified(tx, "target", columns)}, target._ds)
-            is distinct from (${qualified(tx, "excluded", columns)}, excluded._ds)
+          where (${
+        commaList(tx, { columns, render: (name) => tx`target.${tx(name)}` })
+      }, target._ds)
+            is distinct from (${
+        commaList(tx, { columns, render: (name) => tx`excluded.${tx(name)}` })
+      },
+                              excluded._ds)
           returning (xmax = 0) as inserted
         )
         select count(*) filter (where inserted)::int as inserted,
@@ -193,7 +200,10 @@ async function tableColumns(sql: Sql): Promise<string[]> {
   return rows.map((row) => row.column_name).filter((name) => !METADATA_COLUMNS.has(name));
 }
 
-function checkHeader(header: readonly string[], columns: readonly string[], file: string): void {
+function checkHeader(
+  header: readonly string[],
+  { columns, file }: { columns: readonly string[]; file: string },
+): void {
   const expected = new Set(columns);
   const seen = new Set<string>();
   const repeated = header.filter((name) => seen.has(name) || !seen.add(name));
@@ -212,12 +222,15 @@ function checkHeader(header: readonly string[], columns: readonly string[], file
   );
 }
 
-function assignments(sql: TransactionSql, columns: readonly string[]) {
-  return columns.map((name, i) => sql`${i ? sql`, ` : sql``}${sql(name)} = excluded.${sql(name)}`);
-}
-
-function qualified(sql: TransactionSql, table: string, columns: readonly string[]) {
-  return columns.map((name, i) => sql`${i ? sql`, ` : sql``}${sql(table)}.${sql(name)}`);
+/** The fragments `render(name)` for each column, separated by commas. */
+function commaList(
+  sql: TransactionSql,
+  { columns, render }: {
+    columns: readonly string[];
+    render: (name: string) => postgres.PendingQuery<postgres.Row[]>;
+  },
+) {
+  return columns.map((name, i) => sql`${i ? sql`, ` : sql``}${render(name)}`);
 }
 
 /**
@@ -234,7 +247,10 @@ async function copyFile(
   const internals = query as unknown as { reject?: (error: unknown) => void };
   const originalReject = internals.reject;
   if (typeof originalReject !== "function") {
-    throw new Error("postgres.js internals changed: the COPY error guard needs Query.reject");
+    throw new TerminalError(
+      "postgres.js internals changed: the COPY error guard needs Query.reject; keep postgres " +
+        "pinned at 3.4.9 or revisit the guard in tasks/copy_loader.ts",
+    );
   }
   const serverError = new Promise<never>((_, reject) => {
     internals.reject = (error) => {
@@ -253,29 +269,36 @@ async function copyFile(
     },
   });
   const writable = await Promise.race([query.writable(), serverError]);
-  await Promise.race([
-    pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), measure, writable),
-    serverError,
-  ]);
+  // When the server rejects the data, stop reading the file at once.
+  const stop = new AbortController();
+  serverError.catch((error) => stop.abort(error));
+  const copying = pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), measure, writable, {
+    signal: stop.signal,
+  });
+  copying.catch(() => {}); // raced below; the server's error is the one reported
+  await Promise.race([copying, serverError]);
   return { bytes, sha256: hash.digest("hex") };
 }
 
-/** Turns a COPY or merge failure into a message that names the file and what to do. */
+// SQLSTATE classes that may heal on a retry: connection exception, transaction rollback
+// (serialization, deadlock), insufficient resources, operator intervention (shutdown, cancel).
+const TRANSIENT_SQLSTATE = /^(08|40|53|57)/;
+
+/** Turns a load failure into a message that names the file, says that nothing changed and what to do. */
 function describeLoadError(error: unknown, file: string): Error {
   if (error instanceof TerminalError || error instanceof TransientError) return error;
-  const pg = error as { code?: string; where?: string; message?: string };
-  const message = errorMessage(error);
-  if (typeof pg.code === "string" && /^(22|23)/.test(pg.code)) {
-    // Class 22 (data exception) or 23 (integrity): the file's content is wrong.
+  const pg = error instanceof postgres.PostgresError ? error : undefined;
+  const message = `loading ${file} into raw.users failed: ${errorMessage(error)}` +
+    `${pg?.where ? ` (${pg.where})` : ""}; raw.users is unchanged`;
+  if (pg && !TRANSIENT_SQLSTATE.test(pg.code)) {
+    // Data (22), integrity (23), schema (42) … errors: the file or the table is wrong.
     return new TerminalError(
-      `COPY of ${file} into raw.users failed: ${message}${pg.where ? ` (${pg.where})` : ""}. ` +
-        "raw.users is unchanged. Re-run `deno task extract` for this ds to rewrite the file.",
+      `${message}. Re-run \`deno task extract\` for this ds to rewrite the file, or ` +
+        "`deno task migrate` if the table is behind.",
       { cause: error },
     );
   }
-  return new TransientError(`loading ${file} failed: ${message}; raw.users is unchanged`, {
-    cause: error,
-  });
+  return new TransientError(`${message}. Retrying may succeed.`, { cause: error });
 }
 
 async function recordFailedBatch(

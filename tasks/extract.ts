@@ -34,9 +34,15 @@ function peakRssMb(): string | undefined {
 if (import.meta.main) {
   await runTask(program, async (options) => {
     const config = await loadConfig();
+    // Ctrl-C or a stop from the runner: cancel the requests, remove the temporary files, exit 1.
+    const interrupt = new AbortController();
+    const stop = () => interrupt.abort(new Error("interrupted by a signal; nothing was written"));
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
     const summary = await extractUsers(config, {
       ds: options.ds,
       logger: new Logger("extract"),
+      signal: interrupt.signal,
       ...(options.users === undefined ? {} : { users: options.users }),
     });
     printSummary("extract", {

@@ -27,9 +27,11 @@ export interface Migration {
 export const MIGRATIONS_DIR = new URL("../sql/migrations/", import.meta.url);
 
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
-// Statements that destroy data. Migrations may create and alter, never these.
-const DESTRUCTIVE =
-  /\b(drop\s+(table|schema|column|database|view|materialized\s+view)|truncate|delete\s+from)\b/i;
+// Statements that destroy data. Migrations may create and alter, never these. `drop` is allowed
+// only for objects that hold no data of their own (an index, a constraint, a default, …).
+const DESTRUCTIVE = /\bdrop\s+(\w+(?:\s+null\b)?)|\btruncate\b|\bdelete\s+from\b/gi;
+const HARMLESS_DROP =
+  /^(index|constraint|default|not\s+null|trigger|function|procedure|view|policy|expression|identity)\b/i;
 
 /** Reads and checks the migration files of `dir`, sorted by version. */
 export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migration[]> {
@@ -43,10 +45,10 @@ export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
       );
     }
     const sql = await Deno.readTextFile(new URL(entry.name, dir));
-    const destructive = DESTRUCTIVE.exec(withoutComments(sql));
+    const destructive = destructiveStatement(sql);
     if (destructive) {
       throw new TerminalError(
-        `migration ${entry.name} contains "${destructive[0]}": migrations never drop data. ` +
+        `migration ${entry.name} contains "${destructive}": migrations never drop data. ` +
           "Write an additive migration; dropping the raw schema is `deno task reset --yes`.",
       );
     }
@@ -130,6 +132,17 @@ export async function resetWarehouse(sql: Sql): Promise<void> {
   });
 }
 
-function withoutComments(sql: string): string {
-  return sql.replace(/--[^\n]*/g, "").replace(/\/\*[\s\S]*?\*\//g, "");
+/** The first statement of `sql` that would destroy data, ignoring comments and literals. */
+export function destructiveStatement(sql: string): string | undefined {
+  const code = sql
+    .replace(/\$(\w*)\$[\s\S]*?\$\1\$/g, "''") // dollar-quoted bodies
+    .replace(/'(?:[^']|'')*'/g, "''") // string literals
+    .replace(/--[^\n]*/g, "")
+    .replace(/\/\*[\s\S]*?\*\//g, "");
+  for (const match of code.matchAll(DESTRUCTIVE)) {
+    const target = match[1];
+    if (target !== undefined && HARMLESS_DROP.test(target)) continue;
+    return match[0];
+  }
+  return undefined;
 }

@@ -66,10 +66,9 @@ export async function runTask<Options>(
     opts(): Options;
   },
   main: (options: Options) => Promise<void>,
-  argv: readonly string[] = Deno.args,
 ): Promise<never> {
   try {
-    program.parse(argv, { from: "user" });
+    program.parse(Deno.args, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {
       Deno.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);

@@ -102,15 +102,20 @@ export class AtomicFile {
     });
   }
 
-  /** Flushes to disk and renames the file to its final name. */
+  /** Flushes to disk and renames the file to its final name; on failure removes the temporary. */
   async commit(): Promise<void> {
     this.#settle();
     try {
-      await this.#file.sync();
-    } finally {
-      this.#file.close();
+      try {
+        await this.#file.sync();
+      } finally {
+        this.#file.close();
+      }
+      await Deno.rename(this.tempPath, this.path);
+    } catch (error) {
+      await Deno.remove(this.tempPath).catch(ignoreNotFound);
+      throw error;
     }
-    await Deno.rename(this.tempPath, this.path);
     await syncDirectory(dirname(this.path));
   }
 

@@ -86,7 +86,10 @@ export async function extractUsers(
     options.progress === undefined ? {} : { enabled: options.progress },
   );
   const csv = await AtomicFile.create(files.csv);
-  const rejectsFile = await AtomicFile.create(files.rejects);
+  const rejectsFile = await AtomicFile.create(files.rejects).catch(async (error) => {
+    await csv.abort();
+    throw error;
+  });
   const rejectWriter = rejectsFile.writable.getWriter();
   const encoder = new TextEncoder();
   let written = 0;
@@ -156,8 +159,8 @@ export async function extractUsers(
     }
     await csv.commit();
   } catch (error) {
-    await csv.abort();
-    await rejectsFile.abort();
+    // Both temporaries go, whatever happens to either; the first error is the one reported.
+    await Promise.allSettled([csv.abort(), rejectsFile.abort()]);
     throw error;
   } finally {
     progress.done();

@@ -63,18 +63,42 @@ export async function openWarehouse(
     await sql`select 1`;
   } catch (error) {
     await sql.end({ timeout: 1 });
-    throw new TransientError(
-      `cannot reach the warehouse at ${displayUrl}: ${errorMessage(error)}. ` +
-        (embedded
-          ? `The embedded PostgreSQL did not answer; see ${
-            embeddedWarehouseDir(config)
-          }/postgres.log`
-          : "Is PostgreSQL running, and is DATABASE_URL right?"),
-      { cause: error },
-    );
+    throw connectionError(error, {
+      displayUrl,
+      hint: embedded
+        ? `see ${embeddedWarehouseDir(config)}/postgres.log`
+        : "is PostgreSQL running, and is DATABASE_URL right?",
+    });
   }
   const close = () => sql.end({ timeout: 5 });
   return { sql, url, displayUrl, embedded, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * Classifies a failed first query: wrong credentials or a missing database will not heal
+ * ({@linkcode TerminalError}); a refused or dropped connection may ({@linkcode TransientError}).
+ */
+function connectionError(error: unknown, context: { displayUrl: string; hint: string }): Error {
+  const code = error instanceof postgres.PostgresError ? error.code : undefined;
+  const detail = errorMessage(error);
+  if (code === "28P01" || code === "28000") {
+    return new TerminalError(
+      `the warehouse at ${context.displayUrl} refused the login: ${detail}. ` +
+        "Check the user and password in DATABASE_URL.",
+      { cause: error },
+    );
+  }
+  if (code === "3D000") {
+    return new TerminalError(
+      `the warehouse at ${context.displayUrl} has no such database: ${detail}. ` +
+        "Create it, or fix the database name in DATABASE_URL.",
+      { cause: error },
+    );
+  }
+  return new TransientError(
+    `cannot reach the warehouse at ${context.displayUrl}: ${detail}; ${context.hint}`,
+    { cause: error },
+  );
 }
 
 /** Options for {@linkcode connect}. */
@@ -135,23 +159,28 @@ export async function ensureEmbeddedWarehouse(
   const credentials = JSON.parse(
     await Deno.readTextFile(resolve(pgdata, CREDENTIALS_FILE)),
   ) as Credentials;
-  const url = `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}` +
-    `@127.0.0.1:${credentials.port}/${credentials.database}`;
+  const url = credentialsUrl(credentials, credentials.database);
   if (await answers(credentials.port)) {
+    // Also when it was already running: the process that started it may have died before
+    // creating the database.
+    await ensureDatabase(credentials);
     options.logger?.info("using the running embedded warehouse", { dir, port: credentials.port });
     return { url, port: credentials.port, started: false };
   }
   try {
-    await run(binaries.pg_ctl, [
-      "start",
-      "--pgdata",
-      pgdata,
-      "--log",
-      resolve(dir, "postgres.log"),
-      "--wait",
-      "--timeout",
-      "60",
-    ], owner);
+    await run(binaries.pg_ctl, {
+      args: [
+        "start",
+        "--pgdata",
+        pgdata,
+        "--log",
+        resolve(dir, "postgres.log"),
+        "--wait",
+        "--timeout",
+        "60",
+      ],
+      owner,
+    });
   } catch (error) {
     // Another process may have started it in the meantime; that is success too.
     if (!(await waitUntilAnswering(credentials.port, 30_000))) {
@@ -176,11 +205,10 @@ export async function stopEmbeddedWarehouse(dir: string): Promise<boolean> {
   const pgdata = resolve(dir, "pgdata");
   if (!(await exists(resolve(pgdata, "postmaster.pid")))) return false;
   const binaries = await postgresBinaries();
-  await run(
-    binaries.pg_ctl,
-    ["stop", "--pgdata", pgdata, "--mode", "fast", "--wait"],
-    await serverOwner(),
-  );
+  await run(binaries.pg_ctl, {
+    args: ["stop", "--pgdata", pgdata, "--mode", "fast", "--wait"],
+    owner: await serverOwner(),
+  });
   return true;
 }
 
@@ -232,26 +260,43 @@ async function initCluster(dir: string, pgdata: string): Promise<void> {
   }
 }
 
+/**
+ * Creates the warehouse database unless it exists, waiting while a server that another
+ * process is starting still refuses connections ("the database system is starting up").
+ */
 async function ensureDatabase(credentials: Credentials): Promise<void> {
-  const admin = connect(
-    `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}` +
-      `@127.0.0.1:${credentials.port}/postgres`,
-    { max: 1 },
-  );
-  try {
-    const [row] =
-      await admin`select 1 as found from pg_database where datname = ${credentials.database}`;
-    if (!row) {
-      await admin`create database ${admin(credentials.database)}`.catch(ignoreDuplicateDatabase);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const admin = connect(credentialsUrl(credentials, "postgres"), { max: 1 });
+    try {
+      const [row] = await admin`
+        select 1 as found from pg_database where datname = ${credentials.database}`;
+      if (!row) {
+        await admin`create database ${admin(credentials.database)}`.catch(ignoreDuplicateDatabase);
+      }
+      return;
+    } catch (error) {
+      const starting = error instanceof postgres.PostgresError
+        ? error.code === "57P03"
+        : /ECONNREFUSED|ECONNRESET/.test(errorMessage(error));
+      if (!starting || Date.now() > deadline) throw error;
+    } finally {
+      await admin.end({ timeout: 1 });
     }
-  } finally {
-    await admin.end({ timeout: 1 });
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 function ignoreDuplicateDatabase(error: unknown): void {
-  // 42P04 duplicate_database: a concurrent starter created it first.
-  if (!(error instanceof postgres.PostgresError && error.code === "42P04")) throw error;
+  // A concurrent starter created it first: 42P04 duplicate_database, or 23505 when both
+  // inserts into pg_database race.
+  const code = error instanceof postgres.PostgresError ? error.code : undefined;
+  if (code !== "42P04" && code !== "23505") throw error;
+}
+
+function credentialsUrl(credentials: Credentials, database: string): string {
+  return `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}` +
+    `@127.0.0.1:${credentials.port}/${database}`;
 }
 
 /** Binaries whose libraries are missing were installed without the package's postinstall. */
@@ -287,8 +332,8 @@ async function serverOwner(): Promise<Owner | undefined> {
   if (Deno.uid() !== 0) return undefined;
   try {
     const [uid, gid] = await Promise.all([
-      run("id", ["-u", "postgres"]),
-      run("id", ["-g", "postgres"]),
+      run("id", { args: ["-u", "postgres"] }),
+      run("id", { args: ["-g", "postgres"] }),
     ]);
     return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
   } catch {
@@ -300,13 +345,24 @@ async function serverOwner(): Promise<Owner | undefined> {
   }
 }
 
-function run(command: string, args: string[], owner?: Owner): Promise<string> {
+/** Runs a command (as `owner` when given) and resolves with its stdout. */
+function run(
+  command: string,
+  options: { args: string[]; owner?: Owner | undefined },
+): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile(command, args, { ...(owner ?? {}), cwd: "/" }, (error, stdout, stderr) => {
-      if (error) {
-        reject(new Error(`${command.split("/").at(-1)} failed: ${stderr.trim() || error.message}`));
-      } else resolvePromise(stdout);
-    });
+    execFile(
+      command,
+      options.args,
+      { ...(options.owner ?? {}), cwd: "/" },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(
+            new Error(`${command.split("/").at(-1)} failed: ${stderr.trim() || error.message}`),
+          );
+        } else resolvePromise(stdout);
+      },
+    );
   });
 }
 

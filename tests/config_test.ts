@@ -101,4 +101,10 @@ Deno.test("durations and redaction", () => {
     "see postgres://u:***@h:5432/db now",
   );
   assert.equal(redactUrl("postgres://u@h/db"), "postgres://u@h/db");
+  assert.equal(redactUrl("at postgres://app:pa ss@h/db"), "at postgres://app:***@h/db");
+  assert.equal(redactUrl("postgres://app:p@ss:w@h:5432/db x"), "postgres://app:***@h:5432/db x");
+  assert.equal(
+    redactUrl("a postgres://app:s3cret@h b postgres://x:y@z/w"),
+    "a postgres://app:***@h b postgres://x:***@z/w",
+  );
 });

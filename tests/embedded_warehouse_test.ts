@@ -44,6 +44,25 @@ Deno.test("without DATABASE_URL the tasks start, reuse and can stop an embedded 
   }
 });
 
+Deno.test("tasks started at once on a fresh DATA_DIR share one embedded warehouse", async () => {
+  await using workspace = await createWorkspace();
+  const env = { DATA_DIR: workspace.dataDir };
+  try {
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map(() => runTaskProcess("migrate", [], { cwd: workspace.dir, env })),
+    );
+    results.forEach((result) => assertExit(result, 0));
+    const applied = results.map((r) => Number(/applied=(\d+)/.exec(r.stdout)?.[1])).sort();
+    assert.equal(
+      applied.filter((n) => n > 0).length,
+      1,
+      "exactly one process applied the migrations",
+    );
+  } finally {
+    await runTaskProcess("warehouse_control", ["stop"], { cwd: workspace.dir, env });
+  }
+});
+
 Deno.test("warehouse control rejects an unknown action with exit 2", async () => {
   await using workspace = await createWorkspace();
   const result = await runTaskProcess("warehouse_control", ["explode"], { cwd: workspace.dir });

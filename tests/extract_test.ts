@@ -189,3 +189,40 @@ Deno.test("extract memory stays flat as the number of users grows", async () => 
   console.log(`peak RSS: 20 000 users ${small} MB, 200 000 users ${large} MB`);
   assert.ok(large < 2 * small, `peak RSS grew from ${small} MB to ${large} MB`);
 });
+
+Deno.test("an interrupted extract removes its temporary files and exits 1", async () => {
+  await using fixture = await createPipelineFixture();
+  fixture.api.faults.add({ page: 2, fault: { kind: "delay", ms: 30_000 } });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      new URL("../tasks/extract.ts", import.meta.url).pathname,
+      "--ds",
+      DS,
+      "--users",
+      "20",
+    ],
+    cwd: fixture.workspace.dir,
+    env: { ...fixture.env, API_PAGE_SIZE: "10", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Wait until page 2 is being served (held by the delay), then stop the task.
+  while (!fixture.api.requests.some((r) => r.page === 1)) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill("SIGTERM");
+  const output = await child.output();
+  assert.equal(output.code, 1);
+  assert.match(
+    new TextDecoder().decode(output.stderr),
+    /error: interrupted by a signal; nothing was written/,
+  );
+  const files = fixture.files(DS);
+  await assert.rejects(Deno.stat(files.csv), Deno.errors.NotFound);
+  assert.deepEqual(await tempFiles(files.dir), []);
+});

@@ -106,9 +106,8 @@ Deno.test("a row that COPY rejects fails the load without hanging and changes no
   assertExit(result, 1);
   assert.match(
     result.stderr,
-    /error: COPY of .* failed: invalid input syntax for type numeric: "north"/,
+    /error: loading .*random_user\.csv into raw\.users failed: invalid input syntax for type numeric: "north" \(COPY users_stage, line 501, column location_coordinates_latitude: "north"\); raw\.users is unchanged\. Re-run `deno task extract`/,
   );
-  assert.match(result.stderr, /raw\.users is unchanged/);
   assert.deepEqual(await rawUsers(fixture), before);
   const [failed] = await fixture.db.sql`
     select count(*)::int as n from meta.load_batches where status = 'failed' and error like '%north%'`;
@@ -215,16 +214,73 @@ Deno.test("hostile text round-trips byte for byte, and text PostgreSQL cannot ho
   assert.deepEqual((await rawUsers(fixture)).rows, 199);
 });
 
-Deno.test("numbers and timestamps arrive by value", async () => {
+Deno.test("a bad row in the middle of a multi-megabyte file fails fast and changes nothing", async () => {
+  await using fixture = await createPipelineFixture();
+  await extractAndLoad(fixture, 20_000);
+  const before = await rawUsers(fixture);
+  const file = fixture.files(DS).csv;
+  const lines = (await Deno.readTextFile(file)).split("\r\n");
+  lines[10_000] = lines[10_000]!.replace(/,(-?\d+\.\d+),(-?\d+\.\d+),/, ",north,$2,");
+  await Deno.writeTextFile(file, lines.join("\r\n"));
+  const result = await fixture.run("load", ["--ds", DS]);
+  assertExit(result, 1);
+  assert.match(
+    result.stderr,
+    /invalid input syntax for type numeric: "north" \(COPY users_stage, line 10001/,
+  );
+  assert.deepEqual(await rawUsers(fixture), before);
+});
+
+Deno.test("a missing database is a clear error naming it", async () => {
+  await using fixture = await createPipelineFixture();
+  const url = new URL(fixture.db.url);
+  url.pathname = "/no_such_database";
+  const result = await fixture.run("migrate", [], { DATABASE_URL: url.href });
+  assertExit(result, 1);
+  assert.match(
+    result.stderr,
+    /^error: the warehouse at .*\/no_such_database has no such database: database "no_such_database" does not exist\. Create it, or fix the database name in DATABASE_URL\./m,
+  );
+});
+
+Deno.test("numbers and timestamps arrive by value, text exactly as the API sent it", async () => {
   await using fixture = await createPipelineFixture();
   await extractAndLoad(fixture, 300);
   const csv = (await Deno.readTextFile(fixture.files(DS).csv)).split("\r\n");
-  const header = csv[0]!.split(",");
-  assert.deepEqual(header, [...USER_COLUMNS]);
-  const [row] = await fixture.db.sql`
-    select count(*) filter (where location_coordinates_latitude is null)::int as null_lat,
-           count(*) filter (where dob_date is null or registered_date is null)::int as null_dates,
-           count(*) filter (where dob_age <> extract(year from age('2026-11-27'::timestamptz, dob_date)))::int as wrong_age
+  assert.deepEqual(csv[0]!.split(","), [...USER_COLUMNS]);
+  // Ask the API for the same page and compare every user field by field.
+  const api = new URL(fixture.api.url);
+  api.search = new URLSearchParams({ results: "300", seed: `randomuser-elt-${DS}`, page: "1" })
+    .toString();
+  const { results } = await (await fetch(api)).json();
+  const rows = await fixture.db.sql`
+    select id::text, location_coordinates_latitude::text as latitude,
+           location_coordinates_longitude::text as longitude, location_postcode as postcode,
+           location_street_number as street_number, dob_date, registered_date, dob_age,
+           id_value, name_first, email, location_timezone_offset as tz
     from raw.users`;
-  assert.deepEqual(row, { null_lat: 0, null_dates: 0, wrong_age: 0 });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  assert.equal(byId.size, 300);
+  for (const user of results) {
+    const row = byId.get(user.login.uuid);
+    assert.ok(row, `user ${user.login.uuid} missing`);
+    assert.deepEqual(
+      [row.latitude, row.longitude, row.postcode, row.street_number, row.dob_age, row.id_value],
+      [
+        user.location.coordinates.latitude,
+        user.location.coordinates.longitude,
+        String(user.location.postcode),
+        user.location.street.number,
+        user.dob.age,
+        user.id.value,
+      ],
+    );
+    assert.equal(row.dob_date.getTime(), Date.parse(user.dob.date));
+    assert.equal(row.registered_date.getTime(), Date.parse(user.registered.date));
+    assert.deepEqual([row.name_first, row.email, row.tz], [
+      user.name.first,
+      user.email,
+      user.location.timezone.offset,
+    ]);
+  }
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { assertExit, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
 import { createTestDatabase } from "./helpers/test_warehouse.ts";
-import { migrate, readMigrations } from "../tasks/migrations.ts";
+import { destructiveStatement, migrate, readMigrations } from "../tasks/migrations.ts";
 import { TerminalError } from "../tasks/errors.ts";
 import { USER_COLUMNS } from "../tasks/user_schema.ts";
 
@@ -87,6 +87,30 @@ Deno.test("a migration that drops data is refused before anything runs", async (
   );
   const [exists] = await db.sql`select to_regclass('public.t') is not null as exists`;
   assert.equal(exists?.exists, false);
+});
+
+Deno.test("the destructive-statement guard knows data from structure", () => {
+  const refused = [
+    "drop table raw.users;",
+    "DROP SCHEMA raw CASCADE;",
+    "alter table raw.users drop column login_password;",
+    "alter table raw.users drop login_password;",
+    "drop owned by analyst;",
+    "drop materialized view m;",
+    "truncate raw.users;",
+    "delete from raw.users where true;",
+  ];
+  for (const sql of refused) assert.ok(destructiveStatement(sql), `not refused: ${sql}`);
+  const allowed = [
+    "drop index if exists users_ds_idx;",
+    "alter table raw.users drop constraint c, alter column x drop default;",
+    "alter table raw.users alter column nat drop not null;",
+    "create view v as select 1; drop view v;",
+    "comment on table raw.users is 'never drop table or truncate this';",
+    "-- we never drop table raw.users\ncreate table t (a int);",
+    "create function f() returns void language sql as $$ delete from t $$;",
+  ];
+  for (const sql of allowed) assert.equal(destructiveStatement(sql), undefined, sql);
 });
 
 Deno.test("a failing migration rolls back the whole run", async () => {

@@ -94,3 +94,17 @@ Deno.test("Retry-After parses seconds and HTTP dates", () => {
   const inTenSeconds = parseRetryAfter(new Date(Date.now() + 10_000).toUTCString()) ?? 0;
   assert.ok(inTenSeconds > 8_000 && inTenSeconds <= 10_000);
 });
+
+Deno.test("cancelling the page stream aborts the requests in flight", async () => {
+  await using api = await startFakeRandomUser();
+  api.faults.add({ page: 2, fault: { kind: "delay", ms: 30_000 } });
+  const client = new RandomUserClient({ baseUrl: api.url });
+  const reader = client.pages({ seed: "s", users: 30, pageSize: 10, concurrency: 2 }).getReader();
+  const first = await reader.read();
+  assert.equal(first.value?.page, 1);
+  while (!api.requests.some((r) => r.page === 3)) await new Promise((r) => setTimeout(r, 20));
+  await reader.cancel(new Error("stop"));
+  // The delayed page-2 request ends as soon as the client goes away (logged as 499).
+  while (!api.requests.some((r) => r.page === 2)) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(api.requests.find((r) => r.page === 2)?.status, 499);
+});

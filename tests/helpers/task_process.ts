@@ -18,6 +18,8 @@ export interface TaskProcessOptions {
   env?: Record<string, string>;
   /** Working directory: a test's workspace, so no developer `.env` is read. */
   cwd: string;
+  /** Kill the task after this long, so a hang fails the test instead of the suite; 180 s. */
+  timeoutMs?: number;
 }
 
 const ROOT = new URL("../../", import.meta.url);
@@ -42,6 +44,7 @@ export async function runTaskProcess(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(options.timeoutMs ?? 180_000),
   }).output();
   const decoder = new TextDecoder();
   return {
