@@ -72,6 +72,9 @@ const environmentSchema = z.object({
   DATA_DIR: z.string().min(1, "must be a directory path").default("./data"),
   DBT_RUNNER: z.enum(["auto", "docker", "local"], { error: "must be auto, docker or local" })
     .default("auto"),
+  DBT_IMAGE: z.string().min(1, "must be a Docker image reference").default(
+    "ghcr.io/dbt-labs/dbt-postgres:1.11.0",
+  ),
   TASK_RETRIES: integer(0, 100, 3),
   TASK_RETRY_DELAY: duration("3m"),
   PIPELINE_START_DATE: isoDate.optional(),
@@ -93,6 +96,8 @@ export interface Config {
   readonly maxRejectRate: number;
   readonly dataDir: string;
   readonly dbtRunner: "auto" | "docker" | "local";
+  /** The dbt-postgres image `DBT_RUNNER=docker` runs. */
+  readonly dbtImage: string;
   readonly taskRetries: number;
   readonly taskRetryDelayMs: number;
   readonly pipelineStartDate: string | undefined;
@@ -151,6 +156,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     maxRejectRate: v.MAX_REJECT_RATE,
     dataDir: v.DATA_DIR,
     dbtRunner: v.DBT_RUNNER,
+    dbtImage: v.DBT_IMAGE,
     taskRetries: v.TASK_RETRIES,
     taskRetryDelayMs: v.TASK_RETRY_DELAY,
     pipelineStartDate: v.PIPELINE_START_DATE,

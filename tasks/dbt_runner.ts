@@ -23,8 +23,6 @@ const ROOT = resolve(new URL("..", import.meta.url).pathname);
 export const DBT_PROJECT_DIR = resolve(ROOT, "dbt_project");
 const VENV_DIR = resolve(ROOT, ".venv");
 const REQUIREMENTS = resolve(DBT_PROJECT_DIR, "requirements.txt");
-/** The official image matching the pinned dbt-postgres. */
-export const DBT_DOCKER_IMAGE = "ghcr.io/dbt-labs/dbt-postgres:1.11.0";
 
 /** How dbt is run. */
 export type DbtRunner = "local" | "docker";
@@ -144,7 +142,7 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
         `${resolve(config.dataDir, "dbt")}:/usr/app/out`,
         "--workdir",
         "/usr/app/dbt",
-        DBT_DOCKER_IMAGE,
+        config.dbtImage,
         ...dbtArgs,
         "--profiles-dir",
         "/usr/app/dbt",
