@@ -26,3 +26,8 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** A `.catch` handler for removals and reads where "it is not there" is fine; rethrows the rest. */
+export function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
+}

@@ -43,7 +43,7 @@ export class Logger {
       `msg=${logfmtValue(message)}`,
     ];
     for (const [key, value] of Object.entries(fields)) {
-      if (value !== undefined) parts.push(`${key}=${logfmtValue(value)}`);
+      if (value !== undefined && value !== null) parts.push(`${key}=${logfmtValue(value)}`);
     }
     this.#write(redactUrl(parts.join(" ")) + "\n");
   }

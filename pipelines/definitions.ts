@@ -1,0 +1,105 @@
+/**
+ * The pipelines as data: which tasks, in which order, with what retries, delay and timeout —
+ * `extract_load` = `migrate >> extract >> load`, `transform` = `dbt_build`, daily (UTC).
+ *
+ * @example
+ * ```ts
+ * const pipelines = definePipelines(config);
+ * console.log(pipelines.extract_load.tasks.map((task) => task.name)); // migrate, extract, load
+ * ```
+ *
+ * @module
+ */
+import type { Config } from "../tasks/config.ts";
+
+/** Names of the pipelines. */
+export const PIPELINE_NAMES = ["extract_load", "transform"] as const;
+/** A pipeline's name. */
+export type PipelineName = typeof PIPELINE_NAMES[number];
+
+/** One task: a script under `tasks/` run as its own process. */
+export interface TaskDefinition {
+  readonly name: string;
+  /** Path of the entry point, relative to the project root. */
+  readonly script: string;
+  /** Whether the task takes `--ds`. */
+  readonly takesDs: boolean;
+  /** Field of the task's summary line that counts its rows, if any. */
+  readonly rowsField?: string;
+  readonly timeoutMs: number;
+}
+
+/** A pipeline: tasks in order, their retry policy, its schedule and what must succeed first. */
+export interface PipelineDefinition {
+  readonly name: PipelineName;
+  readonly tasks: readonly TaskDefinition[];
+  /** Tries after the first one, per task. */
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  /** Cron expression (UTC) of the daily trigger. */
+  readonly schedule: string;
+  /** A pipeline that must have succeeded for the same ds before this one runs. */
+  readonly upstream?: PipelineName;
+}
+
+const MINUTE = 60_000;
+
+/** The two pipelines, with the retry policy from `TASK_RETRIES` and `TASK_RETRY_DELAY`. */
+export function definePipelines(
+  config: Config,
+): Readonly<Record<PipelineName, PipelineDefinition>> {
+  const policy = { retries: config.taskRetries, retryDelayMs: config.taskRetryDelayMs };
+  return {
+    extract_load: {
+      name: "extract_load",
+      ...policy,
+      schedule: "5 0 * * *",
+      tasks: [
+        {
+          name: "migrate",
+          script: "tasks/migrate.ts",
+          takesDs: false,
+          rowsField: "applied",
+          timeoutMs: 5 * MINUTE,
+        },
+        {
+          name: "extract",
+          script: "tasks/extract.ts",
+          takesDs: true,
+          rowsField: "users",
+          timeoutMs: 30 * MINUTE,
+        },
+        {
+          name: "load",
+          script: "tasks/load.ts",
+          takesDs: true,
+          rowsField: "rows",
+          timeoutMs: 30 * MINUTE,
+        },
+      ],
+    },
+    transform: {
+      name: "transform",
+      ...policy,
+      // Normally started right after extract_load succeeds; this trigger catches a day whose
+      // transform did not run then (e.g. the scheduler restarted in between).
+      schedule: "35 0 * * *",
+      upstream: "extract_load",
+      tasks: [
+        {
+          name: "dbt_build",
+          script: "tasks/dbt_build.ts",
+          takesDs: true,
+          rowsField: "models",
+          timeoutMs: 60 * MINUTE,
+        },
+      ],
+    },
+  };
+}
+
+/** Parses a pipeline argument: a pipeline's name, or `all` for both in order. */
+export function selectPipelines(name: string): PipelineName[] | undefined {
+  if (name === "all") return [...PIPELINE_NAMES];
+  return (PIPELINE_NAMES as readonly string[]).includes(name) ? [name as PipelineName] : undefined;
+}

@@ -1,0 +1,265 @@
+/**
+ * The run ledger in `meta`: pipeline runs and task tries as rows, so history, retries and
+ * "has this ds succeeded?" live in the database, not in a process. It also holds the lock that
+ * keeps two runs of the same pipeline and ds from overlapping, across processes.
+ *
+ * @example
+ * ```ts
+ * const ledger = new RunLedger(warehouse.sql);
+ * const runId = await ledger.startRun({ pipeline: "extract_load", ds, trigger: "manual" });
+ * ```
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import { ulid } from "ulid";
+import type postgres from "postgres";
+import type { Sql } from "../tasks/warehouse.ts";
+
+type ReservedSql = postgres.ReservedSql;
+
+/** What started a run. */
+export type Trigger = "schedule" | "manual" | "backfill" | "catchup";
+/** The state of a run or a try. */
+export type RunState = "running" | "succeeded" | "failed";
+
+/** A pipeline run as the ledger holds it. */
+export interface RunRecord {
+  readonly run_id: string;
+  readonly pipeline: string;
+  readonly ds: string;
+  readonly trigger: Trigger;
+  readonly state: RunState;
+  readonly started_at: Date;
+  readonly finished_at: Date | null;
+  readonly error: string | null;
+  readonly host: string;
+  readonly pid: number;
+}
+
+/** A task try as the ledger holds it. */
+export interface TryRecord {
+  readonly run_id: string;
+  readonly task: string;
+  readonly try_number: number;
+  readonly state: RunState;
+  readonly exit_code: number | null;
+  readonly started_at: Date;
+  readonly finished_at: Date | null;
+  readonly duration_ms: number | null;
+  readonly rows: number | null;
+  readonly log_path: string;
+  readonly error: string | null;
+}
+
+/** The end of a try. */
+export interface TryOutcome {
+  state: "succeeded" | "failed";
+  exitCode: number | null;
+  durationMs: number;
+  rows: number | null;
+  error: string | null;
+}
+
+/** The lock that keeps one run per (pipeline, ds); released by `release()`. */
+export interface RunLock {
+  release(): Promise<void>;
+}
+
+/** Reads and writes `meta.pipeline_runs` and `meta.task_tries`. */
+export class RunLedger {
+  readonly #sql: Sql;
+
+  constructor(sql: Sql) {
+    this.#sql = sql;
+  }
+
+  /** The run columns, `ds` as `YYYY-MM-DD` text (postgres.js would make it a local-time Date). */
+  #runColumns() {
+    return this.#sql`
+      run_id, pipeline, ds::text as ds, trigger, state, started_at, finished_at, error, host, pid`;
+  }
+
+  /**
+   * Takes the (pipeline, ds) lock on a dedicated connection, waiting while another process
+   * holds it; `onWait` is told which run holds it first.
+   */
+  async lock(
+    run: { pipeline: string; ds: string },
+    onWait?: (holder: RunRecord | undefined) => void,
+  ): Promise<RunLock> {
+    const held = await this.#tryLock(run);
+    if (held) return held;
+    onWait?.(await this.latestRun(run));
+    return await this.#lockOn(await this.#sql.reserve(), { run, wait: true }) as RunLock;
+  }
+
+  /** The (pipeline, ds) lock if it is free now, else undefined. */
+  async #tryLock(run: { pipeline: string; ds: string }): Promise<RunLock | undefined> {
+    return await this.#lockOn(await this.#sql.reserve(), { run, wait: false });
+  }
+
+  /** Takes the lock on a reserved connection, which it keeps until `release()`. */
+  async #lockOn(
+    connection: ReservedSql,
+    options: { run: { pipeline: string; ds: string }; wait: boolean },
+  ): Promise<RunLock | undefined> {
+    const name = lockName(options.run);
+    try {
+      if (options.wait) {
+        await connection`select pg_advisory_lock(hashtext('randomuser-elt:run'), hashtext(${name}))`;
+      } else {
+        const [got] = await connection`
+          select pg_try_advisory_lock(hashtext('randomuser-elt:run'), hashtext(${name})) as ok`;
+        if (!got?.ok) {
+          connection.release();
+          return undefined;
+        }
+      }
+    } catch (error) {
+      connection.release();
+      throw error;
+    }
+    return {
+      release: async () => {
+        try {
+          await connection`
+            select pg_advisory_unlock(hashtext('randomuser-elt:run'), hashtext(${name}))`;
+        } finally {
+          connection.release();
+        }
+      },
+    };
+  }
+
+  /**
+   * Marks failed every run left `running` by a process that is gone (its lock is free), with
+   * its running tries. Returns the runs it marked.
+   */
+  async recoverOrphans(): Promise<RunRecord[]> {
+    const running = await this.#sql<RunRecord[]>`
+      select ${this.#runColumns()} from meta.pipeline_runs where state = 'running'
+      order by started_at`;
+    const orphans: RunRecord[] = [];
+    for (const run of running) {
+      const lock = await this.#tryLock(run);
+      if (!lock) continue; // a live process holds it
+      try {
+        await this.#markFailed(run);
+        orphans.push(run);
+      } finally {
+        await lock.release();
+      }
+    }
+    return orphans;
+  }
+
+  /**
+   * Marks failed the runs of (pipeline, ds) still `running`: call it while holding that pair's
+   * lock, when no live process can be running them.
+   */
+  async recoverOrphansOf(run: { pipeline: string; ds: string }): Promise<RunRecord[]> {
+    const running = await this.#sql<RunRecord[]>`
+      select ${this.#runColumns()} from meta.pipeline_runs
+      where state = 'running' and pipeline = ${run.pipeline} and ds = ${run.ds}::date`;
+    for (const orphan of running) await this.#markFailed(orphan);
+    return running;
+  }
+
+  async #markFailed(run: RunRecord): Promise<void> {
+    const error = `orphaned: the process running it (pid ${run.pid} on ${run.host}) stopped ` +
+      "before it finished";
+    await this.#sql.begin(async (tx) => {
+      await tx`
+        update meta.task_tries set state = 'failed', finished_at = now(), error = ${error}
+        where run_id = ${run.run_id} and state = 'running'`;
+      await tx`
+        update meta.pipeline_runs set state = 'failed', finished_at = now(), error = ${error}
+        where run_id = ${run.run_id} and state = 'running'`;
+    });
+  }
+
+  /** Records a new running run and returns its id. */
+  async startRun(run: { pipeline: string; ds: string; trigger: Trigger }): Promise<string> {
+    const runId = ulid();
+    await this.#sql`
+      insert into meta.pipeline_runs (run_id, pipeline, ds, trigger, state, host, pid)
+      values (${runId}, ${run.pipeline}, ${run.ds}::date, ${run.trigger}, 'running',
+              ${hostname()}, ${Deno.pid})`;
+    return runId;
+  }
+
+  async finishRun(
+    runId: string,
+    outcome: { state: "succeeded" | "failed"; error?: string },
+  ): Promise<void> {
+    await this.#sql`
+      update meta.pipeline_runs
+      set state = ${outcome.state}, finished_at = now(), error = ${outcome.error ?? null}
+      where run_id = ${runId}`;
+  }
+
+  async startTry(
+    attempt: { runId: string; task: string; tryNumber: number; logPath: string },
+  ): Promise<void> {
+    await this.#sql`
+      insert into meta.task_tries (run_id, task, try_number, state, log_path)
+      values (${attempt.runId}, ${attempt.task}, ${attempt.tryNumber}, 'running', ${attempt.logPath})`;
+  }
+
+  async finishTry(
+    attempt: { runId: string; task: string; tryNumber: number },
+    outcome: TryOutcome,
+  ): Promise<void> {
+    await this.#sql`
+      update meta.task_tries
+      set state = ${outcome.state}, exit_code = ${outcome.exitCode}, finished_at = now(),
+          duration_ms = ${Math.round(outcome.durationMs)}, rows = ${outcome.rows},
+          error = ${outcome.error}
+      where run_id = ${attempt.runId} and task = ${attempt.task} and try_number = ${attempt.tryNumber}`;
+  }
+
+  /** The most recent run of `pipeline` for `ds`, if any. */
+  async latestRun(run: { pipeline: string; ds: string }): Promise<RunRecord | undefined> {
+    const [latest] = await this.#sql<RunRecord[]>`
+      select ${this.#runColumns()} from meta.pipeline_runs
+      where pipeline = ${run.pipeline} and ds = ${run.ds}::date
+      order by started_at desc, run_id desc limit 1`;
+    return latest;
+  }
+
+  /** True when some run of `pipeline` for `ds` succeeded. */
+  async hasSucceeded(run: { pipeline: string; ds: string }): Promise<boolean> {
+    const [row] = await this.#sql`
+      select exists (
+        select 1 from meta.pipeline_runs
+        where pipeline = ${run.pipeline} and ds = ${run.ds}::date and state = 'succeeded'
+      ) as ok`;
+    return row?.ok === true;
+  }
+
+  /** The earliest ds the ledger has seen, if any (the default start of catch-up). */
+  async firstDs(): Promise<string | undefined> {
+    const [row] = await this.#sql<{ ds: string | null }[]>`
+      select min(ds)::text as ds from meta.pipeline_runs`;
+    return row?.ds ?? undefined;
+  }
+
+  /** The `limit` most recent runs with their tries, newest first. */
+  async recentRuns(limit: number): Promise<Array<RunRecord & { tries: TryRecord[] }>> {
+    const runs = await this.#sql<RunRecord[]>`
+      select ${this.#runColumns()} from meta.pipeline_runs
+      order by started_at desc, run_id desc limit ${limit}`;
+    if (runs.length === 0) return [];
+    const tries = await this.#sql<TryRecord[]>`
+      select run_id, task, try_number, state, exit_code, started_at, finished_at, duration_ms,
+             rows::float8 as rows, log_path, error
+      from meta.task_tries where run_id in ${this.#sql(runs.map((run) => run.run_id))}
+      order by started_at, try_number`;
+    return runs.map((run) => ({ ...run, tries: tries.filter((t) => t.run_id === run.run_id) }));
+  }
+}
+
+function lockName(run: { pipeline: string; ds: string }): string {
+  return `${run.pipeline}:${run.ds}`;
+}

@@ -1,0 +1,317 @@
+import assert from "node:assert/strict";
+import {
+  assertExit,
+  createPipelineFixture,
+  type PipelineFixture,
+} from "./helpers/pipeline_fixture.ts";
+import { todayUtc } from "../tasks/task_command.ts";
+
+// Small runs and short retry delays: the behaviour is the same as at 10 000 users and 3 minutes.
+const FAST = { USERS_PER_RUN: "300", TASK_RETRY_DELAY: "50ms" };
+
+async function tries(fixture: PipelineFixture, pipeline: string, ds: string) {
+  return [
+    ...await fixture.db.sql<
+      {
+        task: string;
+        try_number: number;
+        state: string;
+        exit_code: number;
+        rows: number | null;
+        error: string | null;
+      }[]
+    >`
+      select t.task, t.try_number, t.state, t.exit_code, t.rows::int as rows, t.error
+      from meta.task_tries t join meta.pipeline_runs r using (run_id)
+      where r.pipeline = ${pipeline} and r.ds = ${ds}::date
+      order by t.started_at, t.try_number`,
+  ];
+}
+
+async function runs(fixture: PipelineFixture) {
+  return [
+    ...await fixture.db.sql<
+      { pipeline: string; ds: string; trigger: string; state: string; error: string | null }[]
+    >`
+      select pipeline, ds::text as ds, trigger, state, error from meta.pipeline_runs
+      order by started_at, run_id`,
+  ];
+}
+
+Deno.test("run all succeeds and status shows both pipelines with their tries, rows and durations", async () => {
+  await using fixture = await createPipelineFixture();
+  const result = await fixture.cli(["run", "all", "--ds", "2026-01-02"], FAST);
+  assertExit(result, 0);
+  assert.match(result.stdout, /run pipeline=extract_load ds=2026-01-02 state=succeeded/);
+  assert.match(result.stdout, /run pipeline=transform ds=2026-01-02 state=succeeded/);
+  const table = await fixture.cli(["status"]);
+  assertExit(table, 0);
+  assert.match(table.stdout, /^\S+\s+transform\s+2026-01-02\s+manual\s+succeeded\s+/m);
+  assert.match(table.stdout, /^\S+\s+extract_load\s+2026-01-02\s+manual\s+succeeded\s+/m);
+  assert.match(
+    table.stdout,
+    /^ {2}extract #1\s+succeeded \(exit 0\)\s+\S+ \S+\s+\d+\.\ds\s+300\s*$/m,
+  );
+  assert.match(table.stdout, /^ {2}load #1\s+succeeded \(exit 0\)\s+\S+ \S+\s+\d+\.\ds\s+300\s*$/m);
+  const json = await fixture.cli(["status", "--json", "--limit", "1"]);
+  const [latest] = JSON.parse(json.stdout);
+  assert.equal(latest.pipeline, "transform");
+  assert.equal(latest.tries[0].task, "dbt_build");
+  assert.ok(latest.tries[0].duration_ms > 0);
+  assert.ok((await Deno.stat(latest.tries[0].log_path)).size > 0, "the try has a log file");
+});
+
+Deno.test("a task that fails once is retried and the run succeeds, with both tries in the ledger", async () => {
+  await using fixture = await createPipelineFixture();
+  // Two failures exhaust the extract's own HTTP retries (API_RETRIES=1): the first try fails.
+  fixture.api.faults.add({ page: 1, times: 2, fault: { kind: "status", status: 500 } });
+  const result = await fixture.cli(["run", "extract_load", "--ds", "2026-01-02"], {
+    ...FAST,
+    API_RETRIES: "1",
+  });
+  assertExit(result, 0);
+  const extract = (await tries(fixture, "extract_load", "2026-01-02")).filter((t) =>
+    t.task === "extract"
+  );
+  assert.deepEqual(extract.map((t) => [t.try_number, t.state, t.exit_code]), [[1, "failed", 1], [
+    2,
+    "succeeded",
+    0,
+  ]]);
+  assert.match(
+    extract[0]?.error ?? "",
+    /^page 1: the API answered 500 Internal Server Error \(gave up after 2 attempts/,
+  );
+  assert.equal(extract[1]?.rows, 300);
+});
+
+Deno.test("a task that keeps failing fails the run after 1 + 3 tries and stops what comes after", async () => {
+  await using fixture = await createPipelineFixture();
+  fixture.api.faults.add({ page: 1, times: Infinity, fault: { kind: "status", status: 503 } });
+  const result = await fixture.cli(["run", "all", "--ds", "2026-01-02"], {
+    ...FAST,
+    API_RETRIES: "0",
+  });
+  assertExit(result, 1);
+  assert.match(result.stdout, /run pipeline=extract_load ds=2026-01-02 state=failed/);
+  assert.doesNotMatch(result.stdout, /pipeline=transform/);
+  const all = await tries(fixture, "extract_load", "2026-01-02");
+  assert.deepEqual(all.map((t) => `${t.task}#${t.try_number}:${t.state}`), [
+    "migrate#1:succeeded",
+    "extract#1:failed",
+    "extract#2:failed",
+    "extract#3:failed",
+    "extract#4:failed",
+  ]);
+  const ledger = await runs(fixture);
+  assert.deepEqual(ledger.map((r) => [r.pipeline, r.state]), [["extract_load", "failed"]]);
+  assert.match(
+    ledger[0]?.error ?? "",
+    /^extract failed after 4 tries: page 1: the API answered 503/,
+  );
+  const [loaded] = await fixture.db.sql`select count(*)::int as n from raw.users`;
+  assert.equal(loaded?.n, 0);
+});
+
+Deno.test("two runs of the same pipeline and ds at once: one runs, the other waits, nothing is doubled", async () => {
+  await using fixture = await createPipelineFixture();
+  // Slow the first page so that the second process arrives while the first one runs.
+  fixture.api.faults.add({ page: 1, fault: { kind: "delay", ms: 1_500 } });
+  const [a, b] = await Promise.all([
+    fixture.cli(["run", "extract_load", "--ds", "2026-01-02"], FAST),
+    new Promise((r) => setTimeout(r, 300)).then(() =>
+      fixture.cli(["run", "extract_load", "--ds", "2026-01-02"], FAST)
+    ),
+  ]);
+  assertExit(a!, 0);
+  assertExit(b!, 0);
+  const states = [a!, b!].map((r) => /state=(\w+)/.exec(r.stdout)?.[1]).sort();
+  assert.deepEqual(states, ["skipped", "succeeded"]);
+  assert.match(
+    a!.stderr + b!.stderr,
+    /another process is running this pipeline for this ds; waiting for it/,
+  );
+  const ledger = await runs(fixture);
+  assert.equal(ledger.length, 1);
+  const [users] = await fixture.db
+    .sql`select count(*)::int as n, count(distinct id)::int as ids from raw.users`;
+  assert.deepEqual(users, { n: 300, ids: 300 });
+});
+
+Deno.test("backfill runs the missing dates in order and skips the ones that succeeded", async () => {
+  await using fixture = await createPipelineFixture();
+  assertExit(await fixture.cli(["run", "extract_load", "--ds", "2026-01-04"], FAST), 0);
+  const result = await fixture.cli(
+    ["backfill", "--from", "2026-01-03", "--to", "2026-01-05", "--pipeline", "extract_load"],
+    FAST,
+  );
+  assertExit(result, 0);
+  assert.deepEqual(
+    result.stdout.trim().split("\n").map((line) =>
+      /ds=(\S+) state=(\w+)/.exec(line)?.slice(1).join(" ")
+    ),
+    ["2026-01-03 succeeded", "2026-01-04 skipped", "2026-01-05 succeeded"],
+  );
+  const ledger = await runs(fixture);
+  assert.deepEqual(ledger.map((r) => `${r.ds} ${r.trigger}`), [
+    "2026-01-04 manual",
+    "2026-01-03 backfill",
+    "2026-01-05 backfill",
+  ]);
+  const loaded = await fixture.db
+    .sql`select _ds::text as ds, count(*)::int as n from raw.users group by 1 order by 1`;
+  assert.deepEqual([...loaded], [
+    { ds: "2026-01-03", n: 300 },
+    { ds: "2026-01-04", n: 300 },
+    { ds: "2026-01-05", n: 300 },
+  ]);
+});
+
+Deno.test("transform does not run for a ds whose extract_load has not succeeded", async () => {
+  await using fixture = await createPipelineFixture();
+  const result = await fixture.cli(["run", "transform", "--ds", "2026-01-09"], FAST);
+  assertExit(result, 1);
+  const ledger = await runs(fixture);
+  assert.equal(ledger[0]?.state, "failed");
+  assert.match(
+    ledger[0]?.error ?? "",
+    /^extract_load has not succeeded for ds 2026-01-09; run it first/,
+  );
+  assert.deepEqual(await tries(fixture, "transform", "2026-01-09"), []);
+});
+
+Deno.test("a run whose process died is marked failed by the next run, which then runs", async () => {
+  await using fixture = await createPipelineFixture();
+  fixture.api.faults.add({ page: 1, fault: { kind: "delay", ms: 20_000 } });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      new URL("../pipelines/cli.ts", import.meta.url).pathname,
+      "run",
+      "extract_load",
+      "--ds",
+      "2026-01-02",
+    ],
+    cwd: fixture.workspace.dir,
+    env: { ...fixture.env, ...FAST, API_RETRIES: "0" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 200; i++) {
+    const [running] = await fixture.db.sql`
+      select count(*)::int as n from meta.task_tries where task = 'extract' and state = 'running'`
+      .catch(() => [{ n: 0 }]);
+    if (running?.n === 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  const result = await fixture.cli(["run", "extract_load", "--ds", "2026-01-02"], FAST);
+  assertExit(result, 0);
+  const ledger = await runs(fixture);
+  assert.deepEqual(ledger.map((r) => r.state), ["failed", "succeeded"]);
+  assert.match(
+    ledger[0]?.error ?? "",
+    /^orphaned: the process running it \(pid \d+ on .*\) stopped before it finished/,
+  );
+  const orphanTry = (await tries(fixture, "extract_load", "2026-01-02")).find((t) =>
+    t.task === "extract"
+  );
+  assert.equal(orphanTry?.state, "failed");
+});
+
+Deno.test("bad pipeline arguments exit 2 with a one-line error", async () => {
+  await using fixture = await createPipelineFixture();
+  const cases: Array<[string[], RegExp]> = [
+    [
+      ["run", "bogus"],
+      /^error: command-argument value 'bogus' is invalid for argument 'pipeline'\. expected extract_load, transform or all\./,
+    ],
+    [["backfill", "--to", "2026-01-05"], /^error: required option '--from <date>' not specified/],
+    [
+      ["backfill", "--from", "2026-01-05", "--to", "2026-01-03"],
+      /^error: --from 2026-01-05 is after --to 2026-01-03/,
+    ],
+    [["status", "--limit", "x"], /^error: option '--limit <n>' argument 'x' is invalid/],
+    [["launch"], /^error: unknown command 'launch'/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await fixture.cli(args);
+    assertExit(result, 2);
+    assert.match(result.stderr, message);
+  }
+});
+
+Deno.test("the scheduler catches up to today at start, keeps running, fires its daily trigger and stops cleanly", async () => {
+  await using fixture = await createPipelineFixture();
+  const today = todayUtc();
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      new URL("../pipelines/cli.ts", import.meta.url).pathname,
+      "start",
+    ],
+    cwd: fixture.workspace.dir,
+    // Every Deno.cron fires 3 s after it is (re)armed instead of at 00:05 UTC.
+    env: {
+      ...fixture.env,
+      ...FAST,
+      CATCHUP: "true",
+      PIPELINE_START_DATE: yesterday,
+      DENO_CRON_TEST_SCHEDULE_OFFSET: "3000",
+      NO_COLOR: "1",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) log += decoder.decode(chunk, { stream: true });
+  })();
+  const stdout = child.stdout.cancel();
+  try {
+    const deadline = Date.now() + 120_000;
+    const done = async () => {
+      const ledger = await runs(fixture).catch(() => []);
+      return ledger.filter((r) => r.ds === today && r.state === "succeeded").length === 2 &&
+        /msg="daily trigger fired" pipeline=extract_load/.test(log) &&
+        /msg="daily trigger fired" pipeline=transform/.test(log);
+    };
+    while (!(await done())) {
+      assert.ok(Date.now() < deadline, `the scheduler did not run today's pipelines:\n${log}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const ledger = await runs(fixture);
+    // Today is run by whichever comes first: the catch-up or the (3 s) daily trigger; never twice.
+    assert.deepEqual(
+      ledger.map((r) =>
+        `${r.ds} ${r.pipeline} ${r.trigger.replace(/^(catchup|schedule)$/, "*")} ${r.state}`
+      ),
+      [
+        `${yesterday} extract_load * succeeded`,
+        `${yesterday} transform * succeeded`,
+        `${today} extract_load * succeeded`,
+        `${today} transform * succeeded`,
+      ],
+    );
+    assert.ok(ledger.slice(0, 2).every((r) => r.trigger === "catchup"), "yesterday is caught up");
+    assert.match(
+      log,
+      new RegExp(`msg="already succeeded; nothing to run" pipeline=extract_load ds=${today}`),
+    );
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const status = await child.status;
+  await Promise.all([reading, stdout]);
+  assert.equal(status.code, 0, log);
+  assert.match(log, /msg="scheduler stopped"/);
+});
