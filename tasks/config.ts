@@ -75,6 +75,7 @@ const environmentSchema = z.object({
   DBT_IMAGE: z.string().min(1, "must be a Docker image reference").default(
     "ghcr.io/dbt-labs/dbt-postgres:1.11.0",
   ),
+  ANALYST_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
   TASK_RETRIES: integer(0, 100, 3),
   TASK_RETRY_DELAY: duration("3m"),
   PIPELINE_START_DATE: isoDate.optional(),
@@ -98,6 +99,8 @@ export interface Config {
   readonly dbtRunner: "auto" | "docker" | "local";
   /** The dbt-postgres image `DBT_RUNNER=docker` runs. */
   readonly dbtImage: string;
+  /** When set, `migrate` lets the read-only `analyst` role log in with it (Metabase). */
+  readonly analystPassword: string | undefined;
   readonly taskRetries: number;
   readonly taskRetryDelayMs: number;
   readonly pipelineStartDate: string | undefined;
@@ -140,7 +143,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? "configuration");
     const value = known[name];
-    const got = value === undefined ? "" : ` (got ${JSON.stringify(redactUrl(value))})`;
+    const secret = name.endsWith("PASSWORD");
+    const got = value === undefined || secret ? "" : ` (got ${JSON.stringify(redactUrl(value))})`;
     throw new UsageError(`invalid configuration: ${name} ${issue?.message ?? "is invalid"}${got}`);
   }
   const v = parsed.data;
@@ -157,6 +161,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     dataDir: v.DATA_DIR,
     dbtRunner: v.DBT_RUNNER,
     dbtImage: v.DBT_IMAGE,
+    analystPassword: v.ANALYST_PASSWORD,
     taskRetries: v.TASK_RETRIES,
     taskRetryDelayMs: v.TASK_RETRY_DELAY,
     pipelineStartDate: v.PIPELINE_START_DATE,

@@ -6,7 +6,7 @@
  */
 import { loadConfig } from "./config.ts";
 import { Logger } from "./logger.ts";
-import { migrate } from "./migrations.ts";
+import { migrate, setAnalystPassword } from "./migrations.ts";
 import { printSummary, runTask, taskCommand } from "./task_command.ts";
 import { openWarehouse } from "./warehouse.ts";
 
@@ -21,10 +21,12 @@ if (import.meta.main) {
     const logger = new Logger("migrate");
     await using warehouse = await openWarehouse(config, { logger });
     const result = await migrate(warehouse.sql);
+    if (config.analystPassword) await setAnalystPassword(warehouse.sql, config.analystPassword);
     for (const migration of result.applied) logger.info("applied", { migration: migration.file });
     printSummary("migrate", {
       applied: result.applied.length,
       version: result.version,
+      analyst_login: config.analystPassword ? "set" : "unchanged",
       warehouse: warehouse.displayUrl,
     });
   });

@@ -118,6 +118,23 @@ export async function migrate(sql: Sql, options: { dir?: URL } = {}): Promise<Mi
   });
 }
 
+/**
+ * Lets the read-only `analyst` role (created by the migrations) log in with `password`. The
+ * password travels as a bound parameter, never inside SQL text.
+ */
+export async function setAnalystPassword(sql: Sql, password: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`select set_config('randomuser_elt.analyst_password', ${password}, true)`;
+    await tx`
+      do $$
+      begin
+        execute format('alter role analyst with login password %L',
+                       current_setting('randomuser_elt.analyst_password'));
+      end
+      $$`;
+  });
+}
+
 /** Schemas the pipeline owns; {@linkcode resetWarehouse} drops them. */
 export const PIPELINE_SCHEMAS = ["raw", "meta", "analytics"] as const;
 

@@ -4,6 +4,7 @@ import { createTestDatabase } from "./helpers/test_warehouse.ts";
 import { destructiveStatement, migrate, readMigrations } from "../tasks/migrations.ts";
 import { TerminalError } from "../tasks/errors.ts";
 import { USER_COLUMNS } from "../tasks/user_schema.ts";
+import { connect } from "../tasks/warehouse.ts";
 
 async function migrationsDir(files: Record<string, string>): Promise<URL> {
   const dir = await Deno.makeTempDir({ prefix: "relt-migrations-" });
@@ -143,4 +144,35 @@ Deno.test("reset refuses without --yes and keeps the data", async () => {
   const [after] = await fixture.db.sql`select to_regclass('raw.users') is null as gone`;
   assert.equal(after?.gone, true);
   assertExit(await fixture.run("migrate"), 0);
+});
+
+Deno.test("the analyst role reads the marts and is refused everything else", async () => {
+  await using fixture = await createPipelineFixture();
+  const env = { ANALYST_PASSWORD: "analyst-secret-1" };
+  assertExit(await fixture.run("migrate", [], env), 0);
+  assertExit(await fixture.run("extract", ["--ds", "2026-01-01", "--users", "50"]), 0);
+  assertExit(await fixture.run("load", ["--ds", "2026-01-01"]), 0);
+  // A mart as dbt would create it, after the grants were given.
+  await fixture.db.sql`create table analytics.fct_example as select 1 as x`;
+  const url = new URL(fixture.db.url);
+  url.username = "analyst";
+  url.password = "analyst-secret-1";
+  const analyst = connect(url.href, { max: 1 });
+  try {
+    const [row] = await analyst`select x from analytics.fct_example`;
+    assert.equal(row?.x, 1);
+    for (
+      const statement of [
+        analyst`select count(*) from raw.users`,
+        analyst`select count(*) from meta.load_batches`,
+        analyst`insert into analytics.fct_example values (2)`,
+        analyst`create table analytics.mine (x int)`,
+        analyst`delete from analytics.fct_example`,
+      ]
+    ) {
+      await assert.rejects(statement, /permission denied/);
+    }
+  } finally {
+    await analyst.end();
+  }
 });
