@@ -33,7 +33,7 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
   const { config, warehouse, logger, signal } = options;
   const { applied } = await migrate(warehouse.sql);
   if (applied.length > 0) logger.info("migrated the warehouse", { applied: applied.length });
-  if (await resolveRunner(config) === "local") await ensureLocalDbt({ logger });
+  if (await resolveRunner(config) === "local" && !config.dbtBin) await ensureLocalDbt({ logger });
   const runner = new PipelineRunner({
     config,
     warehouse,

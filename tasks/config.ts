@@ -72,10 +72,16 @@ const environmentSchema = z.object({
   DATA_DIR: z.string().min(1, "must be a directory path").default("./data"),
   DBT_RUNNER: z.enum(["auto", "docker", "local"], { error: "must be auto, docker or local" })
     .default("auto"),
+  DBT_BIN: z.string().min(1).optional(),
   DBT_IMAGE: z.string().min(1, "must be a Docker image reference").default(
     "ghcr.io/dbt-labs/dbt-postgres:1.11.0",
   ),
   ANALYST_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
+  METABASE_URL: httpUrl("Metabase").default("http://localhost:3000"),
+  METABASE_ADMIN_EMAIL: z.email({ error: "must be an email address" }).default("admin@example.com"),
+  METABASE_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
+  METABASE_WAREHOUSE_HOST: z.string().min(1).optional(),
+  METABASE_WAIT: duration("5m"),
   TASK_RETRIES: integer(0, 100, 3),
   TASK_RETRY_DELAY: duration("3m"),
   PIPELINE_START_DATE: isoDate.optional(),
@@ -97,10 +103,21 @@ export interface Config {
   readonly maxRejectRate: number;
   readonly dataDir: string;
   readonly dbtRunner: "auto" | "docker" | "local";
+  /** A dbt executable to use for `DBT_RUNNER=local` instead of `.venv` (e.g. in the image). */
+  readonly dbtBin: string | undefined;
   /** The dbt-postgres image `DBT_RUNNER=docker` runs. */
   readonly dbtImage: string;
   /** When set, `migrate` lets the read-only `analyst` role log in with it (Metabase). */
   readonly analystPassword: string | undefined;
+  /** Metabase for `metabase:provision`: its URL, admin login, and how it reaches the warehouse. */
+  readonly metabase: {
+    readonly url: string;
+    readonly adminEmail: string;
+    readonly adminPassword: string | undefined;
+    /** Host name of the warehouse as Metabase sees it; default: DATABASE_URL's host. */
+    readonly warehouseHost: string | undefined;
+    readonly waitMs: number;
+  };
   readonly taskRetries: number;
   readonly taskRetryDelayMs: number;
   readonly pipelineStartDate: string | undefined;
@@ -109,6 +126,11 @@ export interface Config {
 
 /** The names of the environment variables {@linkcode loadConfig} reads. */
 export type ConfigVariable = keyof z.input<typeof environmentSchema>;
+
+/** Every variable {@linkcode loadConfig} reads (the README and `.env.example` document each). */
+export const CONFIG_VARIABLES = Object.freeze(
+  Object.keys(environmentSchema.shape) as ConfigVariable[],
+);
 
 /** Options for {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
@@ -160,8 +182,16 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     maxRejectRate: v.MAX_REJECT_RATE,
     dataDir: v.DATA_DIR,
     dbtRunner: v.DBT_RUNNER,
+    dbtBin: v.DBT_BIN,
     dbtImage: v.DBT_IMAGE,
     analystPassword: v.ANALYST_PASSWORD,
+    metabase: Object.freeze({
+      url: v.METABASE_URL,
+      adminEmail: v.METABASE_ADMIN_EMAIL,
+      adminPassword: v.METABASE_ADMIN_PASSWORD,
+      warehouseHost: v.METABASE_WAREHOUSE_HOST,
+      waitMs: v.METABASE_WAIT,
+    }),
     taskRetries: v.TASK_RETRIES,
     taskRetryDelayMs: v.TASK_RETRY_DELAY,
     pipelineStartDate: v.PIPELINE_START_DATE,

@@ -27,7 +27,7 @@ if (import.meta.main) {
     const logger = new Logger("transform");
     if (options.prepare) {
       const runner = await resolveRunner(config);
-      if (runner === "local") await ensureLocalDbt({ logger });
+      if (runner === "local" && !config.dbtBin) await ensureLocalDbt({ logger });
       printSummary("transform", { prepared: runner });
       return;
     }

@@ -106,7 +106,8 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
   await Deno.remove(resolve(targetDir, "run_results.json")).catch(() => undefined);
   let command: Deno.Command;
   if (runner === "local") {
-    const dbt = await ensureLocalDbt(options.logger ? { logger: options.logger } : {});
+    const dbt = config.dbtBin ??
+      await ensureLocalDbt(options.logger ? { logger: options.logger } : {});
     command = new Deno.Command(dbt, {
       args: [
         ...dbtArgs,

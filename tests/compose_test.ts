@@ -1,0 +1,162 @@
+/**
+ * The container stack, checked without a Docker engine (none runs where this project is built):
+ * the compose file's structure, `docker-compose config -q` and hadolint when they are installed
+ * (CI installs both), and the documentation of every variable.
+ */
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { CONFIG_VARIABLES } from "../tasks/config.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const read = (path: string) => Deno.readTextFile(new URL(path, ROOT));
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string | number>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  volumes?: string[];
+  restart?: string;
+}
+
+const compose = parse(await read("docker-compose.yml")) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+
+async function tool(command: string, args: string[]): Promise<Deno.CommandOutput | undefined> {
+  try {
+    return await new Deno.Command(command, { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
+      .output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+Deno.test("the stack has a warehouse, the pipeline, Metabase and a one-shot provisioning service", () => {
+  const { services } = compose;
+  assert.deepEqual(Object.keys(services).sort(), [
+    "metabase",
+    "metabase-setup",
+    "pipeline",
+    "warehouse",
+  ]);
+  assert.match(
+    services.warehouse!.image!,
+    /^postgres:\d+$/,
+    "the warehouse image pins a major version",
+  );
+  assert.match(
+    services.metabase!.image!,
+    /^metabase\/metabase:v\d+\.\d+\.\d+/,
+    "Metabase is pinned",
+  );
+  assert.deepEqual(services.pipeline!.command, ["deno", "task", "start"]);
+  assert.ok(services.pipeline!.build, "the pipeline image is built from the Dockerfile");
+  assert.match(services["metabase-setup"]!.command!.join(" "), /deno task metabase:provision/);
+  assert.equal(services["metabase-setup"]!.restart, "no");
+});
+
+Deno.test("services wait for what they need to be healthy", () => {
+  const { services } = compose;
+  for (const name of ["warehouse", "metabase", "pipeline"]) {
+    assert.ok(services[name]!.healthcheck?.test.length, `${name} has a healthcheck`);
+  }
+  assert.deepEqual(services.pipeline!.depends_on, { warehouse: { condition: "service_healthy" } });
+  assert.deepEqual(services.metabase!.depends_on, { warehouse: { condition: "service_healthy" } });
+  assert.equal(services["metabase-setup"]!.depends_on?.metabase?.condition, "service_healthy");
+});
+
+Deno.test("data lives in named volumes and Metabase keeps its own data in the warehouse server", () => {
+  const { services, volumes } = compose;
+  assert.ok(services.warehouse!.volumes?.includes("warehouse-data:/var/lib/postgresql/data"));
+  assert.ok(services.pipeline!.volumes?.includes("pipeline-data:/data"));
+  assert.deepEqual(Object.keys(volumes).sort(), ["pipeline-data", "warehouse-data"]);
+  const env = services.metabase!.environment!;
+  assert.deepEqual([env.MB_DB_TYPE, env.MB_DB_HOST, env.MB_DB_DBNAME], [
+    "postgres",
+    "warehouse",
+    "metabase",
+  ]);
+});
+
+Deno.test("no secret in the stack but the documented defaults", async () => {
+  const example = await read(".env.example");
+  const documented = new Map(
+    [...example.matchAll(/^#?\s*([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]),
+  );
+  const text = await read("docker-compose.yml");
+  // `$${X}` is the container's own variable, not one of ours.
+  for (const [, name, fallback] of text.matchAll(/(?<!\$)\$\{([A-Z_]+)(?::-([^}]*))?\}/g)) {
+    assert.ok(
+      documented.has(name!),
+      `${name} is used in docker-compose.yml but not in .env.example`,
+    );
+    if (fallback && /PASSWORD|USER/.test(name!)) {
+      assert.equal(fallback, documented.get(name!), `${name}'s default differs from .env.example`);
+    }
+  }
+  for (const [serviceName, service] of Object.entries(compose.services)) {
+    for (const [key, value] of Object.entries(service.environment ?? {})) {
+      if (/PASS|SECRET|TOKEN/.test(key)) {
+        assert.match(
+          String(value),
+          /^\$\{[A-Z_]+:-[^}]*\}$/,
+          `${serviceName}.${key} is a literal secret`,
+        );
+      }
+      if (typeof value === "string" && value.includes("://")) {
+        assert.doesNotMatch(
+          value,
+          /:\/\/[^$:]+:(?!\$\{)[^@]+@/,
+          `${serviceName}.${key} has a literal password`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test(".env.example and the README document every configuration variable", async () => {
+  const example = await read(".env.example");
+  const readme = await read("README.md");
+  for (const name of CONFIG_VARIABLES) {
+    assert.match(example, new RegExp(`^#? ?${name}=`, "m"), `.env.example lacks ${name}`);
+    assert.ok(readme.includes(`\`${name}\``), `README lacks ${name}`);
+  }
+});
+
+Deno.test("the pipeline image runs as a non-root user", async () => {
+  const dockerfile = await read("Dockerfile");
+  const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+  assert.ok(users.length > 0, "the Dockerfile sets a USER");
+  assert.doesNotMatch(users.at(-1)!, /^(root|0)(:|$)/);
+  assert.match(dockerfile, /^FROM \$\{DBT_IMAGE\}$/m, "based on the dbt-postgres image");
+  assert.match(dockerfile, /COPY --from=deno \/deno \/usr\/local\/bin\/deno/);
+});
+
+const inCi = Deno.env.get("CI") === "true";
+const composeCli = await tool("docker-compose", ["version"]);
+Deno.test({
+  name: "docker-compose config -q accepts the compose file",
+  ignore: !inCi && composeCli === undefined,
+  async fn() {
+    const result = await tool("docker-compose", ["config", "-q"]);
+    assert.ok(result, "docker-compose is not installed (CI installs Debian's package)");
+    assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+  },
+});
+
+const hadolint = new URL(".venv/bin/hadolint", ROOT).pathname;
+const hadolintInstalled = await tool(hadolint, ["--version"]) !== undefined;
+Deno.test({
+  name: "hadolint finds nothing in the Dockerfile",
+  ignore: !inCi && !hadolintInstalled,
+  async fn() {
+    const result = await tool(hadolint, ["Dockerfile"]);
+    assert.ok(result, "hadolint is not installed (CI installs tests/requirements.txt into .venv)");
+    assert.equal(result.code, 0, new TextDecoder().decode(result.stdout));
+  },
+});
