@@ -134,15 +134,34 @@ export class AtomicFile {
   }
 }
 
+/**
+ * Removes temporaries of `path` left by a process that died (kill -9, power loss): on Linux when
+ * the pid in the name is no longer running, elsewhere when untouched for an hour.
+ */
 async function removeStaleTemporaries(path: string): Promise<void> {
   const prefix = `${basename(path)}.tmp-`;
   for await (const entry of Deno.readDir(dirname(path))) {
     if (!entry.isFile || !entry.name.startsWith(prefix)) continue;
     const full = join(dirname(path), entry.name);
-    const stat = await Deno.stat(full).catch(() => null);
-    if (stat?.mtime && Date.now() - stat.mtime.getTime() > STALE_TEMP_MS) {
-      await Deno.remove(full).catch(ignoreNotFound);
-    }
+    const pid = Number(entry.name.slice(prefix.length).split("-")[0]);
+    const ownerGone = Deno.build.os === "linux" && pid !== Deno.pid &&
+      !(await exists(`/proc/${pid}`));
+    const stat = await Deno.stat(full).catch((error) => {
+      ignoreNotFound(error);
+      return null;
+    });
+    const old = stat?.mtime ? Date.now() - stat.mtime.getTime() > STALE_TEMP_MS : false;
+    if (ownerGone || old) await Deno.remove(full).catch(ignoreNotFound);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    ignoreNotFound(error);
+    return false;
   }
 }
 

@@ -17,7 +17,13 @@ import { landingFiles } from "./landing_zone.ts";
 import { type Logger, Progress } from "./logger.ts";
 import { type ApiPage, RandomUserClient, seedFor } from "./randomuser_client.ts";
 import { AtomicFile, UserCsvStream } from "./user_csv.ts";
-import { flattenUser, parseUser, USER_COLUMNS, type UserRow } from "./user_schema.ts";
+import {
+  flattenUser,
+  parseUser,
+  unknownFields,
+  USER_COLUMNS,
+  type UserRow,
+} from "./user_schema.ts";
 
 /** Options for {@linkcode extractUsers}. */
 export interface ExtractOptions {
@@ -96,12 +102,23 @@ export async function extractUsers(
   let rejected = 0;
   let pagesDone = 0;
   let apiBytes = 0;
+  const unknown = new Set<string>();
 
   const validation = new TransformStream<ApiPage, UserRow[]>({
     async transform(page, controller) {
       const rows: UserRow[] = [];
       const rejects: Reject[] = [];
       page.results.forEach((record, index) => {
+        for (const field of unknownFields(record)) {
+          if (!unknown.has(field)) {
+            unknown.add(field);
+            logger?.warn("the API sent a field the data contract does not have; it is ignored", {
+              ds: options.ds,
+              page: page.page,
+              field,
+            });
+          }
+        }
         const parsed = parseUser(record);
         if (parsed.ok) rows.push(flattenUser(parsed.user));
         else rejects.push({ page: page.page, index, reason: parsed.reason, record });

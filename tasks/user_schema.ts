@@ -128,3 +128,11 @@ export function parseUser(record: unknown): ParsedUser {
     .join("; ");
   return { ok: false, reason };
 }
+
+const KNOWN_FIELDS = new Set(Object.keys(userSchema.shape));
+
+/** Top-level fields of an API record that the schema does not know (schema drift). */
+export function unknownFields(record: unknown): string[] {
+  if (typeof record !== "object" || record === null) return [];
+  return Object.keys(record).filter((key) => !KNOWN_FIELDS.has(key));
+}

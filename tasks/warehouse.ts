@@ -117,8 +117,14 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     connect_timeout: 10,
     idle_timeout: 30,
     onnotice: () => {},
-    connection: { application_name: "randomuser-elt" },
+    // Which process holds a connection shows in pg_stat_activity: randomuser-elt:load:12345.
+    connection: { application_name: applicationName() },
   });
+}
+
+function applicationName(): string {
+  const script = Deno.mainModule.split("/").at(-1)?.replace(/\.ts$/, "") ?? "deno";
+  return `randomuser-elt:${script}:${Deno.pid}`.slice(0, 63);
 }
 
 /** The directory of the embedded warehouse for `config`. */
