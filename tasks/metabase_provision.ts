@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readAnalyses } from "./analyses.ts";
+import { loadAnalyses } from "./analyses.ts";
 import { loadConfig } from "./config.ts";
 import { UsageError } from "./errors.ts";
 import { Logger } from "./logger.ts";
@@ -36,7 +36,7 @@ if (import.meta.main) {
       );
     }
     const warehouse = new URL(config.databaseUrl);
-    const analyses = await readAnalyses();
+    const analyses = await loadAnalyses();
     const client = new MetabaseClient(metabase.url);
     logger.info("waiting for Metabase", { url: metabase.url });
     await client.waitUntilHealthy({ timeoutMs: metabase.waitMs });

@@ -4,7 +4,7 @@
  * warehouse side is real: the stand-in checks the analyst login against the test database.
  */
 import assert from "node:assert/strict";
-import { readAnalyses } from "../tasks/analyses.ts";
+import { loadAnalyses } from "../tasks/analyses.ts";
 import { connect } from "../tasks/warehouse.ts";
 import { type FakeMetabaseOptions, startFakeMetabase } from "./fake_metabase/server.ts";
 import {
@@ -53,7 +53,7 @@ Deno.test("provisioning twice leaves one database, one collection, one card per 
   await using fixture = await createPipelineFixture();
   await prepare(fixture);
   await using metabase = standIn({ unhealthyChecks: 2 });
-  const analyses = await readAnalyses();
+  const analyses = await loadAnalyses();
   const first = await provision(fixture, { METABASE_URL: metabase.url, METABASE_WAIT: "30s" });
   assertExit(first, 0);
   assert.match(

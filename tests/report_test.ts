@@ -1,0 +1,308 @@
+/// <reference lib="dom" />
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseHTML } from "linkedom";
+import { chromium } from "playwright-core";
+import {
+  assertExit,
+  createPipelineFixture,
+  type PipelineFixture,
+} from "./helpers/pipeline_fixture.ts";
+
+const ANALYSES_DIR = new URL("../dbt_project/analyses/", import.meta.url).pathname;
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+];
+const HOSTILE_CITY = `<script src="https://evil.example/x.js"></script> & "Ville"`;
+
+/** An analysis as the test reads it, independently of the report's own loader. */
+interface QuestionFile {
+  name: string;
+  question: string;
+  sql: string;
+}
+
+async function questionFiles(dir = ANALYSES_DIR): Promise<QuestionFile[]> {
+  const files: QuestionFile[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.name.endsWith(".sql")) continue;
+    const text = await Deno.readTextFile(join(dir, entry.name));
+    const question = /^-- question: (.+)$/m.exec(text)?.[1]?.trim();
+    assert.ok(question, `${entry.name} has a question`);
+    const sql = text.replace(/\{\{\s*ref\('(\w+)'\)\s*\}\}/g, "analytics.$1");
+    assert.doesNotMatch(sql, /\{\{|\{%/, `${entry.name}: only ref() jinja`);
+    files.push({ name: entry.name.replace(/\.sql$/, ""), question, sql });
+  }
+  assert.ok(files.length >= 10, "the analyses are there");
+  return files;
+}
+
+/** What a table cell should say for a value postgres.js parsed, given its column's type. */
+function cellMatches(cell: Element, value: unknown, type: number): boolean {
+  const text = cell.textContent?.trim() ?? "";
+  if (value === null) return cell.hasAttribute("data-null");
+  if (value instanceof Date) return text === value.toISOString().slice(0, 10);
+  if (typeof value === "boolean") return text === String(value);
+  if ([20, 21, 23, 700, 701, 1700].includes(type)) {
+    return text.replaceAll(",", "") === String(value) ||
+      Number(text.replaceAll(",", "")) === Number(value);
+  }
+  return text === String(value);
+}
+
+async function runPipeline(fixture: PipelineFixture): Promise<void> {
+  assertExit(
+    await fixture.cli(["run", "all", "--ds", "2026-01-02"], {
+      USERS_PER_RUN: "2000",
+      TASK_RETRY_DELAY: "50ms",
+    }),
+    0,
+  );
+  // A city name that is an HTML injection: the report must show it as text, not run it.
+  await fixture.db.sql`
+    update analytics.dim_location set city = ${HOSTILE_CITY}
+    where city = (
+      select l.city from analytics.fct_users f
+      join analytics.dim_location l using (location_key)
+      group by l.city order by count(*) desc, l.city limit 1)`;
+}
+
+Deno.test("report answers every analysis with a chart and a table, equal to the SQL answers", async (t) => {
+  await using fixture = await createPipelineFixture();
+  await runPipeline(fixture);
+  const questions = await questionFiles();
+  const file = join(fixture.workspace.dataDir, "report", "index.html");
+
+  const result = await fixture.run("report");
+  assertExit(result, 0);
+  assert.match(
+    result.stdout,
+    new RegExp(
+      `^report questions=${questions.length} rows=\\d+ file=${file} bytes=\\d+ seconds=\\d+\\.\\d\\d\\n$`,
+    ),
+  );
+  const html = await Deno.readTextFile(file);
+  const { document } = parseHTML(html);
+
+  await t.step("the page loads nothing: no script, no external style, font or link", () => {
+    assert.equal(document.querySelectorAll("script, link, iframe, object, embed, img").length, 0);
+    for (const element of document.querySelectorAll("*")) {
+      for (const name of ["src", "href", "xlink:href", "srcset", "action", "data", "poster"]) {
+        const value = element.getAttribute(name);
+        if (value !== null) assert.match(value, /^#/, `<${element.tagName} ${name}="${value}">`);
+      }
+    }
+    for (const style of document.querySelectorAll("style")) {
+      assert.doesNotMatch(style.textContent ?? "", /url\(|@import/);
+    }
+    assert.doesNotMatch(html, /<script/i);
+  });
+
+  await t.step("the header tells how fresh the data is", () => {
+    const header = document.querySelector("header")?.textContent ?? "";
+    assert.match(header, /Latest load date\s*2026-01-02/);
+    assert.match(header, /Users \(fct_users\)\s*2,000/);
+    for (const mart of ["fct_users", "dim_user", "dim_nationality", "dim_date"]) {
+      assert.match(header, new RegExp(`${mart}\\s*[\\d,]+`));
+    }
+  });
+
+  await t.step("every question has a section with a drawn chart and a non-empty table", () => {
+    for (const { name, question } of questions) {
+      const section = document.querySelector(`section[data-analysis="${name}"]`);
+      assert.ok(section, `a section for ${name}`);
+      assert.equal(section.querySelector("h2")?.textContent?.includes(question), true, name);
+      const svg = section.querySelector("figure.chart svg");
+      assert.ok(svg, `${name} has a chart`);
+      const marks = svg.querySelectorAll("g.role-mark path, g.role-mark text");
+      assert.ok(marks.length > 0, `${name}'s chart has marks`);
+      assert.ok(section.querySelectorAll("table tbody tr").length > 0, `${name} has rows`);
+    }
+  });
+
+  await t.step("every table holds exactly the SQL answer", async () => {
+    for (const { name, sql } of questions) {
+      const answer = await fixture.db.sql.unsafe(sql);
+      const table = document.querySelector(`section[data-analysis="${name}"] table`);
+      assert.ok(table, name);
+      const headers = [...table.querySelectorAll("thead th")].map((th) =>
+        th.getAttribute("data-column")
+      );
+      assert.deepEqual(headers, answer.columns.map((column) => column.name), name);
+      const rows = [...table.querySelectorAll("tbody tr")];
+      assert.equal(rows.length, answer.length, `${name}: row count`);
+      answer.forEach((row, r) => {
+        const cells = [...(rows[r]?.querySelectorAll("td") ?? [])];
+        answer.columns.forEach((column, c) => {
+          const cell = cells[c];
+          assert.ok(cell, `${name} row ${r} column ${column.name}`);
+          const value = (row as Record<string, unknown>)[column.name];
+          assert.ok(
+            cellMatches(cell, value, column.type),
+            `${name} row ${r} ${column.name}: the report says "${cell.textContent}", SQL says ${
+              String(value)
+            }`,
+          );
+        });
+      });
+    }
+  });
+
+  await t.step("names are shown as text, never as markup", () => {
+    const cities = document.querySelector('section[data-analysis="top_cities"]');
+    assert.ok(cities?.textContent?.includes(HOSTILE_CITY), "the hostile city is in the table");
+    assert.ok(html.includes("&lt;script src=&quot;https://evil.example/x.js&quot;&gt;"));
+  });
+
+  await t.step({
+    name: "in Chromium the file opens offline, every chart renders, nothing fails",
+    ignore: Deno.env.get("REPORT_BROWSER_TEST") === "skip",
+    fn: async () => {
+      await assertChromium();
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const requests: string[] = [];
+        const errors: string[] = [];
+        page.on("request", (request) => requests.push(request.url()));
+        page.on("console", (message) => {
+          if (message.type() === "error") errors.push(message.text());
+        });
+        page.on("pageerror", (error) => errors.push(error.message));
+        await page.route(
+          "**/*",
+          (route) => route.request().url().startsWith("file://") ? route.continue() : route.abort(),
+        );
+        await page.goto(`file://${file}`, { waitUntil: "load" });
+
+        const charts = await page.$$eval(
+          "section.question",
+          (sections) =>
+            sections.map((section) => {
+              const svg = section.querySelector("figure.chart svg");
+              const box = svg?.getBoundingClientRect();
+              const drawn = [...(svg?.querySelectorAll("g.role-mark path") ?? [])]
+                .filter((path) => {
+                  const bbox = (path as SVGGraphicsElement).getBBox();
+                  return bbox.width > 0 || bbox.height > 0;
+                });
+              return {
+                name: section.getAttribute("data-analysis"),
+                width: box?.width ?? 0,
+                height: box?.height ?? 0,
+                drawn: drawn.length,
+                rows: section.querySelectorAll("tbody tr").length,
+              };
+            }),
+        );
+        assert.deepEqual(
+          charts.map((chart) => chart.name).sort(),
+          questions.map((q) => q.name).sort(),
+        );
+        for (const chart of charts) {
+          assert.ok(
+            chart.width > 200 && chart.height > 100,
+            `${chart.name}: ${JSON.stringify(chart)}`,
+          );
+          assert.ok(chart.drawn > 0, `${chart.name} draws marks`);
+          assert.ok(chart.rows > 0, `${chart.name} has rows`);
+        }
+        assert.equal(await page.evaluate(() => document.scripts.length), 0);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(requests, [`file://${file}`]);
+
+        const screenshot = join(fixture.workspace.dataDir, "report", "report.png");
+        await page.screenshot({ path: screenshot, fullPage: true });
+        const png = await Deno.readFile(screenshot);
+        assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
+        assert.ok(png.length > 50_000, `a real screenshot (${png.length} bytes)`);
+      } finally {
+        await browser.close();
+      }
+    },
+  });
+
+  await t.step("--out writes where it is told", async () => {
+    const out = join(fixture.workspace.dir, "elsewhere", "report.html");
+    assertExit(await fixture.run("report", ["--out", out]), 0);
+    assert.match(await Deno.readTextFile(out), /^<!doctype html>/);
+  });
+
+  await t.step("an analysis that fails names its file, and runs as the analyst", async () => {
+    const dir = join(fixture.workspace.dir, "analyses");
+    await Deno.mkdir(dir);
+    await Deno.copyFile(join(ANALYSES_DIR, "top_cities.sql"), join(dir, "top_cities.sql"));
+    await Deno.writeTextFile(
+      join(dir, "password_peek.sql"),
+      "-- question: Can the report read raw data?\n-- chart: bar\n" +
+        "select login_password, count(*) from raw.users group by 1",
+    );
+    const result = await fixture.run("report", ["--analyses", dir, "--out", `${dir}/out.html`]);
+    assertExit(result, 1);
+    assert.match(
+      result.stderr,
+      /error: analysis .*password_peek\.sql failed: permission denied for schema raw\..*analyst/,
+    );
+    await assert.rejects(Deno.stat(`${dir}/out.html`), Deno.errors.NotFound);
+  });
+
+  await t.step("an analysis with jinja other than ref() is refused by name", async () => {
+    const dir = join(fixture.workspace.dir, "jinja");
+    await Deno.mkdir(dir);
+    await Deno.writeTextFile(
+      join(dir, "by_ds.sql"),
+      "-- question: Users of one ds?\n-- chart: bar\n" +
+        "select count(*) from {{ ref('fct_users') }} where load_date = '{{ var(\"ds\") }}'",
+    );
+    const result = await fixture.run("report", ["--analyses", dir]);
+    assertExit(result, 1);
+    assert.match(result.stderr, /error: .*by_ds\.sql uses jinja the report cannot run \(\{\{ var/);
+  });
+});
+
+Deno.test("report says what to run when the warehouse has no marts yet", async (t) => {
+  await using fixture = await createPipelineFixture();
+
+  await t.step("--help and a bad flag", async () => {
+    const help = await fixture.run("report", ["--help"]);
+    assertExit(help, 0);
+    assert.match(help.stdout, /--out <file>/);
+    const bad = await fixture.run("report", ["--colour", "blue"]);
+    assertExit(bad, 2);
+    assert.match(bad.stderr, /^error: unknown option '--colour'/);
+  });
+
+  await t.step("before anything ran: no marts", async () => {
+    const result = await fixture.run("report");
+    assertExit(result, 1);
+    assert.match(result.stderr, /the marts are not built yet .*run `deno task transform`/);
+  });
+
+  await t.step("after migrate, before transform: no marts", async () => {
+    assertExit(await fixture.run("migrate"), 0);
+    const result = await fixture.run("report");
+    assertExit(result, 1);
+    assert.match(result.stderr, /the marts are not built yet .*run `deno task transform`/);
+    await assert.rejects(
+      Deno.stat(join(fixture.workspace.dataDir, "report", "index.html")),
+      Deno.errors.NotFound,
+    );
+  });
+});
+
+/** Fails with what to do when Chromium is missing; the test never installs it. */
+async function assertChromium(): Promise<void> {
+  try {
+    await Deno.stat(CHROMIUM);
+  } catch {
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}: install it with \`apt-get install -y chromium\` ` +
+        "(.ci/run does), or set REPORT_BROWSER_TEST=skip to skip the browser test",
+    );
+  }
+}
