@@ -193,23 +193,9 @@ Deno.test("extract memory stays flat as the number of users grows", async () => 
 Deno.test("an interrupted extract removes its temporary files and exits 1", async () => {
   await using fixture = await createPipelineFixture();
   fixture.api.faults.add({ page: 2, fault: { kind: "delay", ms: 30_000 } });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      new URL("../tasks/extract.ts", import.meta.url).pathname,
-      "--ds",
-      DS,
-      "--users",
-      "20",
-    ],
-    cwd: fixture.workspace.dir,
-    env: { ...fixture.env, API_PAGE_SIZE: "10", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = fixture.spawn("tasks/extract.ts", ["--ds", DS, "--users", "20"], {
+    API_PAGE_SIZE: "10",
+  });
   // Wait until page 2 is being served (held by the delay), then stop the task.
   while (!fixture.api.requests.some((r) => r.page === 1)) {
     await new Promise((r) => setTimeout(r, 50));

@@ -183,23 +183,10 @@ Deno.test("transform does not run for a ds whose extract_load has not succeeded"
 Deno.test("a run whose process died is marked failed by the next run, which then runs", async () => {
   await using fixture = await createPipelineFixture();
   fixture.api.faults.add({ page: 1, fault: { kind: "delay", ms: 20_000 } });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      new URL("../pipelines/cli.ts", import.meta.url).pathname,
-      "run",
-      "extract_load",
-      "--ds",
-      "2026-01-02",
-    ],
-    cwd: fixture.workspace.dir,
-    env: { ...fixture.env, ...FAST, API_RETRIES: "0" },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = fixture.spawn("pipelines/cli.ts", ["run", "extract_load", "--ds", "2026-01-02"], {
+    ...FAST,
+    API_RETRIES: "0",
+  });
   for (let i = 0; i < 200; i++) {
     const [running] = await fixture.db.sql`
       select count(*)::int as n from meta.task_tries where task = 'extract' and state = 'running'`
@@ -208,7 +195,7 @@ Deno.test("a run whose process died is marked failed by the next run, which then
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill("SIGKILL");
-  await child.status;
+  await child.output();
   const result = await fixture.cli(["run", "extract_load", "--ds", "2026-01-02"], FAST);
   assertExit(result, 0);
   const ledger = await runs(fixture);
@@ -249,28 +236,13 @@ Deno.test("the scheduler catches up to today at start, keeps running, fires its 
   await using fixture = await createPipelineFixture();
   const today = todayUtc();
   const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      new URL("../pipelines/cli.ts", import.meta.url).pathname,
-      "start",
-    ],
-    cwd: fixture.workspace.dir,
+  const child = fixture.spawn("pipelines/cli.ts", ["start"], {
     // Every Deno.cron fires 3 s after it is (re)armed instead of at 00:05 UTC.
-    env: {
-      ...fixture.env,
-      ...FAST,
-      CATCHUP: "true",
-      PIPELINE_START_DATE: yesterday,
-      DENO_CRON_TEST_SCHEDULE_OFFSET: "3000",
-      NO_COLOR: "1",
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+    ...FAST,
+    CATCHUP: "true",
+    PIPELINE_START_DATE: yesterday,
+    DENO_CRON_TEST_SCHEDULE_OFFSET: "3000",
+  });
   let log = "";
   const reading = (async () => {
     const decoder = new TextDecoder();

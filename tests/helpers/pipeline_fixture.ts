@@ -18,6 +18,7 @@ import {
   createWorkspace,
   runScript,
   runTaskProcess,
+  spawnScript,
   type TaskResult,
   type Workspace,
 } from "./task_process.ts";
@@ -33,6 +34,8 @@ export interface PipelineFixture extends AsyncDisposable {
   run(task: string, args?: readonly string[], env?: Record<string, string>): Promise<TaskResult>;
   /** Runs the pipeline CLI (`pipelines/cli.ts`) with the fixture's environment plus `env`. */
   cli(args: readonly string[], env?: Record<string, string>): Promise<TaskResult>;
+  /** Starts a script (e.g. `pipelines/cli.ts`) without waiting, to signal or kill it. */
+  spawn(script: string, args: readonly string[], env?: Record<string, string>): Deno.ChildProcess;
   /** Landing-zone paths of `ds` in the workspace. */
   files(ds: string): LandingFiles;
 }
@@ -59,6 +62,8 @@ export async function createPipelineFixture(): Promise<PipelineFixture> {
       runTaskProcess(task, args, { cwd: workspace.dir, env: { ...env, ...extra } }),
     cli: (args, extra = {}) =>
       runScript("pipelines/cli.ts", args, { cwd: workspace.dir, env: { ...env, ...extra } }),
+    spawn: (script, args, extra = {}) =>
+      spawnScript(script, args, { cwd: workspace.dir, env: { ...env, ...extra } }),
     files: (ds) => landingFiles(workspace.dataDir, ds),
     async [Symbol.asyncDispose]() {
       await api.close();

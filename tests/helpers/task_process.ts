@@ -39,14 +39,43 @@ export async function runScript(
   args: readonly string[],
   options: TaskProcessOptions,
 ): Promise<TaskResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
+  const output = await scriptCommand(script, {
+    ...options,
+    args,
+    signal: AbortSignal.timeout(options.timeoutMs ?? 180_000),
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/**
+ * Starts `deno run -A <script> ...args` and returns the running process, for tests that signal
+ * or kill it; its stdout and stderr are piped (read or cancel them).
+ */
+export function spawnScript(
+  script: string,
+  args: readonly string[],
+  options: TaskProcessOptions,
+): Deno.ChildProcess {
+  return scriptCommand(script, { ...options, args }).spawn();
+}
+
+function scriptCommand(
+  script: string,
+  options: TaskProcessOptions & { args: readonly string[]; signal?: AbortSignal },
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
       "--config",
       new URL("deno.json", ROOT).pathname,
       new URL(script, ROOT).pathname,
-      ...args,
+      ...options.args,
     ],
     cwd: options.cwd,
     clearEnv: true,
@@ -59,14 +88,8 @@ export async function runScript(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(options.timeoutMs ?? 180_000),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
 
 /** A temporary working directory for one test, removed by `Symbol.asyncDispose`. */

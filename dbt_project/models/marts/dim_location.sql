@@ -4,17 +4,7 @@ with users as (
 ),
 
 locations as (
-    select distinct
-        street_number,
-        street_name,
-        city,
-        state,
-        country,
-        postcode,
-        latitude,
-        longitude,
-        timezone_offset,
-        timezone_description
+    select distinct {{ location_columns() | join(', ') }}
     from users
 ),
 
@@ -34,10 +24,7 @@ with_offset as (
 )
 
 select
-    {{ surrogate_key([
-        'street_number', 'street_name', 'city', 'state', 'country', 'postcode',
-        'latitude', 'longitude', 'timezone_offset', 'timezone_description'
-    ]) }} as location_key,
+    {{ surrogate_key(location_columns()) }} as location_key,
     street_number,
     street_name,
     city,

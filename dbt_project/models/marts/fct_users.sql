@@ -11,10 +11,7 @@ keyed as (
         {{ surrogate_key(['nat_code']) }} as nationality_key,
         {{ surrogate_key(["coalesce(gender, 'unknown')"]) }} as gender_key,
         least(floor(age / 10.0), 10)::integer as age_group_key,
-        {{ surrogate_key([
-            'street_number', 'street_name', 'city', 'state', 'country', 'postcode',
-            'latitude', 'longitude', 'timezone_offset', 'timezone_description'
-        ]) }} as location_key,
+        {{ surrogate_key(location_columns()) }} as location_key,
         {{ date_key(utc_date('born_at')) }} as birth_date_key,
         {{ date_key(utc_date('registered_at')) }} as registration_date_key,
         {{ date_key('load_date') }} as load_date_key,
