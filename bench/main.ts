@@ -1,0 +1,208 @@
+/**
+ * `deno task bench [--users N] [--json out.json]`: the benchmarks of issue 8 — the extract
+ * against a replay server and the `fetch` + `response.json()` ceiling at several sizes, the load
+ * against `psql \copy`, and `run all` end to end — printed as tables (and JSON), with the machine
+ * they ran on. It measures and prints; it never fails on a clock.
+ *
+ * Sizes: 50 000, 200 000 and 1 000 000 users. `--users N` replaces the largest: the sizes become
+ * the defaults below N, then N (`--users 200000` runs 50 000 and 200 000; `--users 20000` runs
+ * 20 000 only). The load uses the CSV of the size closest to 200 000.
+ *
+ * Database: fresh scratch databases, dropped at the end, on the first of `BENCH_DATABASE_URL`,
+ * the server of `DATABASE_URL`, `postgres://postgres@127.0.0.1:5432/postgres` when it answers,
+ * and the embedded warehouse (see bench/bench_database.ts).
+ *
+ * @example
+ * ```sh
+ * deno task bench --users 200000 --json data/bench.json
+ * ```
+ *
+ * @module
+ */
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { loadConfig } from "../tasks/config.ts";
+import { Logger } from "../tasks/logger.ts";
+import { parseCount, runTask, taskCommand } from "../tasks/task_command.ts";
+import { chooseBenchServer, createBenchDatabase } from "./bench_database.ts";
+import { type BenchReport, formatReport } from "./bench_report.ts";
+import { benchExtract, type ExtractBenchResult } from "./extract_bench.ts";
+import { benchLoad, type LoadBenchResult } from "./load_bench.ts";
+import { allowedCpus, describeMachine } from "./machine.ts";
+import { benchPipeline, type PipelineBenchResult } from "./pipeline_bench.ts";
+import { findTimingTools } from "./timed_process.ts";
+
+const DEFAULT_SIZES = [50_000, 200_000, 1_000_000] as const;
+const LOAD_USERS = 200_000;
+const PIPELINE_USERS = 10_000;
+const DS = "2026-01-01";
+const PARTS = ["extract", "load", "e2e"] as const;
+type Part = typeof PARTS[number];
+
+/** The sizes of a run: the defaults, with `users` (when given) replacing the largest. */
+export function benchSizes(users: number | undefined): number[] {
+  if (users === undefined) return [...DEFAULT_SIZES];
+  return [...DEFAULT_SIZES.filter((size) => size < users), users];
+}
+
+function parseParts(value: string): Part[] {
+  const parts = value.split(",").map((part) => part.trim());
+  const unknown = parts.find((part) => !(PARTS as readonly string[]).includes(part));
+  if (unknown !== undefined) {
+    throw new InvalidArgumentError(`expected a comma list of ${PARTS.join(", ")}.`);
+  }
+  return parts as Part[];
+}
+
+const program = taskCommand(
+  "bench",
+  "Benchmarks: extract vs fetch + json (users/s, MB/s, peak RSS at 50k, 200k, 1M users), " +
+    "load vs psql \\copy (interleaved medians), and run all end to end (10k users). Prints " +
+    "tables; --json writes the same figures.",
+)
+  .addOption(
+    new Option(
+      "--users <n>",
+      "replace the largest extract size (default sizes 50000,200000,1000000)",
+    )
+      .argParser(parseCount),
+  )
+  .addOption(new Option("--json <file>", "also write the figures as JSON to this file"))
+  .addOption(
+    new Option("--reps <n>", "repetitions of each side of the load benchmark")
+      .argParser(parseCount)
+      .default(5),
+  )
+  .addOption(
+    new Option("--only <parts>", "run only these parts: extract, load, e2e (comma list)")
+      .argParser(parseParts)
+      .default([...PARTS], "all"),
+  )
+  .addHelpText(
+    "after",
+    "\nDatabase: fresh scratch databases (dropped at the end) on the server of " +
+      "BENCH_DATABASE_URL,\nelse of DATABASE_URL, else postgres://postgres@127.0.0.1:5432/" +
+      "postgres if it answers,\nelse the embedded warehouse. API_PAGE_SIZE and API_CONCURRENCY " +
+      "apply to the extract.",
+  );
+
+if (import.meta.main) {
+  await runTask(program, async (options) => {
+    const started = performance.now();
+    const config = await loadConfig();
+    const logger = new Logger("bench");
+    const interrupt = new AbortController();
+    const stop = () =>
+      interrupt.abort(new Error("interrupted; the scratch databases were dropped"));
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    const parts = new Set(options.only);
+    const sizes = benchSizes(options.users);
+    const loadUsers = closest(sizes, LOAD_USERS);
+    const tools = await findTimingTools();
+    // The measured processes run on one CPU (the issue's "on one core"); the replay server and
+    // everything else keep the others.
+    const cpus = await allowedCpus();
+    const cpu = cpus.length >= 2 ? cpus.at(-1) : undefined;
+
+    const server = await chooseBenchServer({
+      benchUrl: Deno.env.get("BENCH_DATABASE_URL"),
+      config,
+    });
+    logger.info("database server", {
+      source: server.source,
+      server: server.displayUrl,
+      version: server.version,
+      note: server.note,
+    });
+    const machine = await describeMachine(server.version);
+    const workspace = await Deno.makeTempDir({ prefix: "relt-bench-" });
+    let extract: ExtractBenchResult | undefined;
+    let load: LoadBenchResult | undefined;
+    let pipeline: PipelineBenchResult | undefined;
+    try {
+      if (parts.has("extract") || parts.has("load")) {
+        extract = await benchExtract({
+          // Without the extract part, one untimed extract still writes the CSV to load.
+          sizes: parts.has("extract") ? sizes : [loadUsers],
+          ds: DS,
+          pageSize: config.apiPageSize,
+          concurrency: config.apiConcurrency,
+          workspace,
+          keep: loadUsers,
+          csvOnly: !parts.has("extract"),
+          cpu,
+          serverCpus: cpus.slice(0, -1),
+          allCpus: cpus,
+          tools,
+          logger,
+          signal: interrupt.signal,
+        });
+      }
+      if (parts.has("load") && extract) {
+        await using db = await createBenchDatabase(server, "load");
+        load = await benchLoad({
+          db,
+          dataDir: extract.kept.dataDir,
+          ds: DS,
+          reps: options.reps,
+          workspace,
+          tools,
+          logger,
+          signal: interrupt.signal,
+        });
+      }
+      if (parts.has("e2e")) {
+        interrupt.signal.throwIfAborted();
+        await using db = await createBenchDatabase(server, "e2e");
+        pipeline = await benchPipeline({
+          db,
+          users: PIPELINE_USERS,
+          ds: DS,
+          dbtRunner: config.dbtRunner,
+          workspace,
+          tools,
+          logger,
+        });
+      }
+    } finally {
+      await Deno.remove(workspace, { recursive: true });
+    }
+    const report: BenchReport = {
+      startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
+      machine,
+      database: {
+        source: server.source,
+        server: server.displayUrl,
+        version: server.version,
+        note: server.note,
+      },
+      settings: {
+        pageSize: config.apiPageSize,
+        concurrency: config.apiConcurrency,
+        sizes: parts.has("extract") ? sizes : [],
+        loadReps: options.reps,
+        pipelineUsers: PIPELINE_USERS,
+      },
+      ...(extract && parts.has("extract") ? { extract: withoutKept(extract) } : {}),
+      ...(load ? { load } : {}),
+      ...(pipeline ? { pipeline } : {}),
+      seconds: (performance.now() - started) / 1000,
+    };
+    console.log(formatReport(report));
+    if (options.json) {
+      await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
+      console.log(`\nwrote ${options.json}`);
+    }
+  });
+}
+
+function withoutKept(result: ExtractBenchResult): Omit<ExtractBenchResult, "kept"> {
+  const { kept: _kept, ...rest } = result;
+  return rest;
+}
+
+function closest(sizes: readonly number[], target: number): number {
+  return sizes.reduce((best, size) =>
+    Math.abs(size - target) < Math.abs(best - target) ? size : best
+  );
+}
