@@ -136,7 +136,7 @@ async function askQuestions(
     );
   }
   return await sql.begin("isolation level repeatable read read only", async (tx) => {
-    await tx.unsafe(`set local role ${ANALYST_ROLE}`);
+    await tx`set local role ${tx(ANALYST_ROLE)}`;
     const freshness = await readFreshness(tx);
     const answers: Answer[] = [];
     for (const analysis of analyses) {

@@ -55,6 +55,8 @@ const httpUrl = (what: string) =>
 const postgresUrl = z.url({
   protocol: /^postgres(ql)?$/,
   error: "must be a URL such as postgres://user:password@host:5432/database",
+}).refine((text) => /^postgres(ql)?:\/\/[^/]/i.test(text), {
+  message: "must be a URL such as postgres://user:password@host:5432/database",
 });
 
 /** Environment variables the pipeline reads, with their defaults. Names match the README. */
@@ -165,8 +167,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? "configuration");
     const value = known[name];
-    const secret = name.endsWith("PASSWORD");
-    const got = value === undefined || secret ? "" : ` (got ${JSON.stringify(redactUrl(value))})`;
+    // A mistyped URL may hide its password from redactUrl (`pa#ss`, `postgres:/u:pw@h`):
+    // echo a value back only when nothing that looks like credentials is left in it.
+    const shown = value === undefined ? "" : redactUrl(value);
+    const secret = name.endsWith("PASSWORD") || shown.replaceAll(":***@", "").includes("@");
+    const got = value === undefined || secret ? "" : ` (got ${JSON.stringify(shown)})`;
     throw new UsageError(`invalid configuration: ${name} ${issue?.message ?? "is invalid"}${got}`);
   }
   const v = parsed.data;

@@ -9,7 +9,7 @@ import { ulid } from "ulid";
 import { loadConfig } from "./config.ts";
 import { ensureLocalDbt, resolveRunner, runDbt } from "./dbt_runner.ts";
 import { Logger } from "./logger.ts";
-import { dsOption, printSummary, runTask, taskCommand } from "./task_command.ts";
+import { dsOption, printError, printSummary, runTask, taskCommand } from "./task_command.ts";
 import { openWarehouse, type Sql } from "./warehouse.ts";
 import type { DbtRunSummary } from "./dbt_runner.ts";
 
@@ -55,8 +55,22 @@ if (import.meta.main) {
         message: node.message,
       });
     }
-    if (summary.exitCode !== 0) Deno.exit(summary.exitCode);
+    if (summary.exitCode !== 0) {
+      // One `error:` line, so the runner's ledger says what failed, not just the exit code.
+      printError(new Error(dbtFailure(summary)));
+      Deno.exit(summary.exitCode);
+    }
   });
+}
+
+function dbtFailure(summary: DbtRunSummary): string {
+  const first = summary.failedNodes[0];
+  if (!first) {
+    return `dbt exited with code ${summary.exitCode} before it ran a node; ` +
+      "see DATA_DIR/dbt/logs/dbt.log";
+  }
+  return `dbt build failed (exit ${summary.exitCode}): ${summary.failures} node(s) failed, ` +
+    `first ${first.node} (${first.status}): ${first.message}`;
 }
 
 async function recordRun(

@@ -8,7 +8,15 @@ import { loadConfig } from "./config.ts";
 import { loadUsers } from "./copy_loader.ts";
 import { landingFiles } from "./landing_zone.ts";
 import { Logger } from "./logger.ts";
-import { dsOption, printSummary, runTask, taskCommand } from "./task_command.ts";
+import { errorMessage, TransientError } from "./errors.ts";
+import {
+  dsOption,
+  ExitCode,
+  printError,
+  printSummary,
+  runTask,
+  taskCommand,
+} from "./task_command.ts";
 import { openWarehouse } from "./warehouse.ts";
 
 const program = taskCommand(
@@ -21,12 +29,22 @@ if (import.meta.main) {
   await runTask(program, async (options) => {
     const config = await loadConfig();
     const logger = new Logger("load");
-    await using warehouse = await openWarehouse(config, { logger });
-    const summary = await loadUsers(warehouse.sql, {
-      ds: options.ds,
-      file: landingFiles(config.dataDir, options.ds).csv,
-      logger,
+    const file = landingFiles(config.dataDir, options.ds).csv;
+    // When the server cuts the connection mid-COPY, postgres.js 3.4.9 can throw from a timer
+    // after its socket is gone (connection.js nextWrite) instead of rejecting our query. The
+    // transaction died with the connection, so nothing was loaded: say so and exit 1.
+    addEventListener("error", (event) => {
+      event.preventDefault();
+      printError(
+        new TransientError(
+          `loading ${file} into raw.users failed: the warehouse connection broke ` +
+            `(${errorMessage(event.error)}); raw.users is unchanged. Retrying may succeed.`,
+        ),
+      );
+      Deno.exit(ExitCode.failed);
     });
+    await using warehouse = await openWarehouse(config, { logger });
+    const summary = await loadUsers(warehouse.sql, { ds: options.ds, file, logger });
     printSummary("load", {
       ds: summary.ds,
       rows: summary.rows,

@@ -168,6 +168,7 @@ Deno.test("the analyst role reads the marts and is refused everything else", asy
         analyst`insert into analytics.fct_example values (2)`,
         analyst`create table analytics.mine (x int)`,
         analyst`delete from analytics.fct_example`,
+        analyst`create temporary table scratch (x int)`,
       ]
     ) {
       await assert.rejects(statement, /permission denied/);

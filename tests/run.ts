@@ -3,6 +3,10 @@
  * uses that server; without it, it starts an embedded PostgreSQL in a temporary directory for
  * the run and stops it afterwards. Extra arguments go to `deno test` (e.g. a file or `--filter`).
  *
+ * `deno task test:chaos` (`--chaos`) runs the reliability suite in `tests/chaos/` instead, and
+ * prints its summary: faults injected, runs recovered, rows expected, found and lost, secrets
+ * leaked, per category.
+ *
  * @module
  */
 import { ensureEmbeddedWarehouse, stopEmbeddedWarehouse } from "../tasks/warehouse.ts";
@@ -23,14 +27,28 @@ if (!url) {
   console.error("tests: using TEST_DATABASE_URL");
 }
 
-const args = Deno.args.length > 0 ? Deno.args : ["tests/"];
+const chaos = Deno.args[0] === "--chaos";
+const extra = chaos ? Deno.args.slice(1) : Deno.args;
+const chaosReport = chaos
+  ? await Deno.makeTempFile({ prefix: "relt-chaos-", suffix: ".jsonl" })
+  : undefined;
+// The chaos suite takes minutes; `deno task test` leaves it to `deno task test:chaos`.
+const args = extra.length > 0
+  ? extra
+  : chaos
+  ? ["tests/chaos/"]
+  : ["--ignore=tests/chaos", "tests/"];
 let code = 1;
 let summary = "";
 try {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", "-A", "--no-check", ...args],
     cwd: root,
-    env: { TEST_DATABASE_URL: url, NO_COLOR: "1" },
+    env: {
+      TEST_DATABASE_URL: url,
+      NO_COLOR: "1",
+      ...(chaosReport ? { CHAOS_REPORT: chaosReport } : {}),
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
@@ -48,6 +66,11 @@ try {
 } finally {
   if (embeddedDir) await stopEmbeddedWarehouse(embeddedDir);
   if (tempDir) await Deno.remove(tempDir, { recursive: true });
+}
+if (chaosReport) {
+  const { printChaosSummary } = await import("./chaos/chaos_report.ts");
+  await printChaosSummary(chaosReport);
+  await Deno.remove(chaosReport);
 }
 if (summary) console.log(summary);
 Deno.exit(code);
