@@ -18,7 +18,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { generatePageBody } from "../tests/fake_randomuser/generator.ts";
+import { fmix32, generatePageBody } from "../tests/fake_randomuser/generator.ts";
 
 /** Options for {@linkcode startReplayServer}. */
 export interface ReplayServerOptions {
@@ -167,7 +167,8 @@ function servedPage(
   out.set(body.subarray(0, usersEnd));
   out.set(info, usersEnd);
   if (request.cycle > 0) {
-    const mask = fmix32(request.cycle);
+    // Unsigned: a bijection on 32-bit integers, so distinct cycles give distinct masks.
+    const mask = fmix32(request.cycle) >>> 0;
     const count = Math.min(request.results, uuids.length);
     for (let i = 0; i < count; i++) patchUuid(out, { at: uuids[i] ?? 0, mask });
   }
@@ -190,15 +191,4 @@ function hexValue(byte: number): number {
   if (byte >= 97 && byte <= 102) return byte - 87;
   if (byte >= 65 && byte <= 70) return byte - 55;
   throw new SyntaxError(`not a hex digit: ${String.fromCharCode(byte)}`);
-}
-
-/** murmur3's finalizer: a bijection on 32-bit integers, so distinct cycles give distinct masks. */
-function fmix32(value: number): number {
-  let h = value | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { childEnv } from "../tests/helpers/task_process.ts";
 import { join } from "node:path";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -82,12 +83,7 @@ export async function runTimed(
       args,
       cwd: options.cwd,
       clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        HOME: Deno.env.get("HOME") ?? "/tmp",
-        NO_COLOR: "1",
-        ...options.env,
-      },
+      env: childEnv(options.env),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -215,7 +215,8 @@ class Random {
   }
 }
 
-function fmix32(value: number): number {
+/** murmur3's 32-bit finalizer: a bijection on 32-bit integers (the result is signed). */
+export function fmix32(value: number): number {
   let h = value | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

@@ -64,6 +64,19 @@ export function spawnScript(
   return scriptCommand(script, { ...options, args }).spawn();
 }
 
+/**
+ * The whole environment of a child process in tests and benchmarks: `PATH`, `HOME`, `NO_COLOR`
+ * and `env` — nothing else leaks in from the developer's shell (no stray `DATABASE_URL`).
+ */
+export function childEnv(env: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    NO_COLOR: "1",
+    ...env,
+  };
+}
+
 function scriptCommand(
   script: string,
   options: TaskProcessOptions & { args: readonly string[]; signal?: AbortSignal },
@@ -79,12 +92,7 @@ function scriptCommand(
     ],
     cwd: options.cwd,
     clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      NO_COLOR: "1",
-      ...options.env,
-    },
+    env: childEnv(options.env),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
