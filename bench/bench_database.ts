@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { createScratchDatabase } from "../tests/helpers/test_warehouse.ts";
 import postgres from "postgres";
 import { type Config, redactUrl } from "../tasks/config.ts";
 import { errorMessage } from "../tasks/errors.ts";
@@ -77,9 +78,8 @@ export async function createBenchDatabase(
   label: string,
 ): Promise<BenchDatabase> {
   const name = `bench_${crypto.randomUUID().slice(0, 8)}_${label}`;
-  const admin = connect(server.url, { max: 1 });
   try {
-    await admin`create database ${admin(name)}`;
+    return await createScratchDatabase(server.url, { name, max: 2 });
   } catch (error) {
     throw new Error(
       `cannot create a scratch database on ${server.displayUrl} (${server.source}): ` +
@@ -87,26 +87,7 @@ export async function createBenchDatabase(
         "CREATE DATABASE.",
       { cause: error },
     );
-  } finally {
-    await admin.end({ timeout: 1 });
   }
-  const url = new URL(server.url);
-  url.pathname = `/${name}`;
-  const sql = connect(url.href, { max: 2 });
-  return {
-    name,
-    url: url.href,
-    sql,
-    async [Symbol.asyncDispose]() {
-      await sql.end({ timeout: 1 });
-      const cleanup = connect(server.url, { max: 1 });
-      try {
-        await cleanup`drop database if exists ${cleanup(name)} with (force)`;
-      } finally {
-        await cleanup.end({ timeout: 1 });
-      }
-    },
-  };
 }
 
 async function describe(url: string, source: BenchServer["source"]): Promise<BenchServer> {

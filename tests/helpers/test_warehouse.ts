@@ -37,24 +37,36 @@ export function testServerUrl(): Promise<string> {
 
 /** Creates an empty database with a unique name on the test server. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const base = new URL(await testServerUrl());
   const name = `relt_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const admin = connect(base.href, { max: 1 });
+  return await createScratchDatabase(await testServerUrl(), { name, max: 4 });
+}
+
+/**
+ * Creates the empty database `name` on the server of `serverUrl` (a user that may
+ * `CREATE DATABASE`), with a pool of `max` connections; disposing it drops the database.
+ * Tests and benchmarks both use it.
+ */
+export async function createScratchDatabase(
+  serverUrl: string,
+  options: { name: string; max: number },
+): Promise<TestDatabase> {
+  const { name } = options;
+  const admin = connect(serverUrl, { max: 1 });
   try {
     await admin`create database ${admin(name)}`;
   } finally {
     await admin.end({ timeout: 1 });
   }
-  const url = new URL(base);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const sql = connect(url.href, { max: 4 });
+  const sql = connect(url.href, { max: options.max });
   return {
     url: url.href,
     name,
     sql,
     async [Symbol.asyncDispose]() {
       await sql.end({ timeout: 1 });
-      const cleanup = connect(base.href, { max: 1 });
+      const cleanup = connect(serverUrl, { max: 1 });
       try {
         await cleanup`drop database if exists ${cleanup(name)} with (force)`;
       } finally {
