@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { Config } from "./config.ts";
-import { errorMessage, TerminalError } from "./errors.ts";
+import { errorMessage, ignoreNotFound, TerminalError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
@@ -76,7 +76,10 @@ export async function ensureLocalDbt(options: { logger?: Logger } = {}): Promise
   const dbt = resolve(VENV_DIR, "bin", "dbt");
   const stamp = resolve(VENV_DIR, ".requirements.sha256");
   const wanted = createHash("sha256").update(await Deno.readTextFile(REQUIREMENTS)).digest("hex");
-  const installed = await Deno.readTextFile(stamp).catch(() => "");
+  const installed = await Deno.readTextFile(stamp).catch((error) => {
+    ignoreNotFound(error);
+    return "";
+  });
   if (installed.trim() === wanted && await isFile(dbt)) return dbt;
   options.logger?.info("installing the pinned dbt into .venv (first use; about half a minute)", {
     requirements: "dbt_project/requirements.txt",
@@ -103,7 +106,7 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
   const dbtArgs = [...(options.args ?? ["build"])];
   if (options.ds) dbtArgs.push("--vars", JSON.stringify({ ds: options.ds }));
   const connection = dbtConnection(options.warehouseUrl);
-  await Deno.remove(resolve(targetDir, "run_results.json")).catch(() => undefined);
+  await Deno.remove(resolve(targetDir, "run_results.json")).catch(ignoreNotFound);
   let command: Deno.Command;
   if (runner === "local") {
     const dbt = config.dbtBin ??
@@ -237,8 +240,14 @@ async function dockerAnswers(): Promise<boolean> {
     }).output();
     return output.success;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false; // no docker client at all
-    return false;
+    // No docker client at all, or `docker info` hung past the timeout: no engine to use.
+    if (
+      error instanceof Deno.errors.NotFound ||
+      (error instanceof DOMException && error.name === "AbortError")
+    ) {
+      return false;
+    }
+    throw error;
   }
 }
 
