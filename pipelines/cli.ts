@@ -1,6 +1,7 @@
 /**
  * The pipeline command line: `start` (the scheduler), `run`, `backfill` and `status`.
- * Exit codes: 0 success, 1 a run failed, 2 usage error.
+ * Exit codes (the table in `tasks/errors.ts`): 0 success; a failed run exits with its class —
+ * 1 transient, 3 terminal (a task that cannot succeed by retrying); 2 usage error.
  *
  * @example
  * ```sh
@@ -14,21 +15,16 @@
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
 import { type Config, loadConfig } from "../tasks/config.ts";
-import { UsageError } from "../tasks/errors.ts";
+import { ExitCode, exitCodeFor, UsageError } from "../tasks/errors.ts";
 import { Logger } from "../tasks/logger.ts";
 import { migrate } from "../tasks/migrations.ts";
-import {
-  dsOption,
-  ExitCode,
-  parseCount,
-  parseDate,
-  printError,
-  taskCommand,
-} from "../tasks/task_command.ts";
+import { dsOption, parseCount, parseDate, printError, taskCommand } from "../tasks/task_command.ts";
 import { openWarehouse, type Warehouse } from "../tasks/warehouse.ts";
 import { type PipelineName, selectPipelines } from "./definitions.ts";
-import { RunLedger, type RunRecord, type TryRecord } from "./ledger.ts";
-import { PipelineRunner } from "./runner.ts";
+import { RunLedger } from "./ledger.ts";
+import { statusTable } from "./status_table.ts";
+import { runDemo } from "./demo.ts";
+import { PipelineRunner, type RunOutcome } from "./runner.ts";
 import { dateRange, runScheduler } from "./scheduler.ts";
 
 function parsePipeline(value: string): PipelineName[] {
@@ -64,9 +60,25 @@ async function runPipelines(
         outcome.runId ?? ""
       }`,
     );
-    if (outcome.state === "failed") return ExitCode.failed;
+    if (outcome.state === "failed") return exitCodeOfRun(outcome);
   }
   return ExitCode.ok;
+}
+
+async function demo(options: { days: number; users: number }): Promise<number> {
+  const config = await loadConfig();
+  const summary = await runDemo({ config, ...options, logger: new Logger("demo") });
+  return summary.outcomes.reduce(
+    (code, outcome) => outcome.state === "failed" ? Math.max(code, exitCodeOfRun(outcome)) : code,
+    ExitCode.ok as number,
+  );
+}
+
+/** The exit code of a failed run: terminal and usage failures say so, anything else is 1. */
+function exitCodeOfRun(outcome: RunOutcome): number {
+  if (outcome.failure === "terminal") return ExitCode.terminal;
+  if (outcome.failure === "usage") return ExitCode.usage;
+  return ExitCode.transient;
 }
 
 async function backfill(
@@ -80,7 +92,7 @@ async function backfill(
   const logger = new Logger("backfill");
   await using warehouse = await openLedgerWarehouse(config, logger);
   const runner = new PipelineRunner({ config, warehouse, logger });
-  let failed = 0;
+  let exitCode: number = ExitCode.ok;
   for (const ds of dateRange(options.from, options.to)) {
     for (const pipeline of pipelines) {
       const outcome = await runner.run(pipeline, {
@@ -94,12 +106,13 @@ async function backfill(
         }`,
       );
       if (outcome.state === "failed") {
-        failed++;
+        // The worst failure decides the exit code: terminal over transient.
+        exitCode = Math.max(exitCode, exitCodeOfRun(outcome));
         break; // the later pipelines of this ds depend on it
       }
     }
   }
-  return failed === 0 ? ExitCode.ok : ExitCode.failed;
+  return exitCode;
 }
 
 async function status(options: { limit: number; json?: true }): Promise<number> {
@@ -130,61 +143,6 @@ async function start(): Promise<number> {
   await using warehouse = await openLedgerWarehouse(config, logger);
   await runScheduler({ config, warehouse, logger, signal: shutdown.signal });
   return ExitCode.ok;
-}
-
-/** The readable table of `deno task status`. */
-export function statusTable(runs: ReadonlyArray<RunRecord & { tries: TryRecord[] }>): string {
-  const rows: string[][] = [[
-    "RUN",
-    "PIPELINE",
-    "DS",
-    "TRIGGER",
-    "STATE",
-    "STARTED (UTC)",
-    "DURATION",
-    "ROWS",
-    "ERROR",
-  ]];
-  for (const run of runs) {
-    rows.push([
-      run.run_id,
-      run.pipeline,
-      run.ds,
-      run.trigger,
-      run.state,
-      run.started_at.toISOString().slice(0, 19).replace("T", " "),
-      duration(run.started_at, run.finished_at),
-      "",
-      oneLine(run.error),
-    ]);
-    for (const attempt of run.tries) {
-      rows.push([
-        `  ${attempt.task} #${attempt.try_number}`,
-        "",
-        "",
-        "",
-        attempt.state + (attempt.exit_code === null ? "" : ` (exit ${attempt.exit_code})`),
-        attempt.started_at.toISOString().slice(0, 19).replace("T", " "),
-        duration(attempt.started_at, attempt.finished_at),
-        attempt.rows === null ? "" : String(attempt.rows),
-        oneLine(attempt.error),
-      ]);
-    }
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd())
-    .join("\n");
-}
-
-function duration(start: Date, end: Date | null): string {
-  if (!end) return "running";
-  return `${((end.getTime() - start.getTime()) / 1000).toFixed(1)}s`;
-}
-
-function oneLine(text: string | null): string {
-  if (!text) return "";
-  const line = text.replace(/\s+/g, " ");
-  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
 }
 
 const program = taskCommand(
@@ -231,6 +189,20 @@ program.command("backfill")
     exitCode = await backfill(options.pipeline, options);
   });
 
+program.command("demo")
+  .description(
+    "The whole product offline: the stand-in Random User API in process, both pipelines for the " +
+      "last --days dates into the embedded warehouse of DATA_DIR/demo (or DATABASE_URL), the " +
+      "report, the status table. Dates that already succeeded are not run again.",
+  )
+  .addOption(
+    new Option("--days <n>", "logical dates, ending today").argParser(parseCount).default(7),
+  )
+  .addOption(new Option("--users <n>", "users per date").argParser(parseCount).default(2000))
+  .action(async (options) => {
+    exitCode = await demo(options);
+  });
+
 program.command("status")
   .description("Show recent pipeline runs and their task tries.")
   .addOption(new Option("--limit <n>", "runs to show").argParser(parseCount).default(20))
@@ -247,7 +219,7 @@ if (import.meta.main) {
       Deno.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
     }
     printError(error);
-    Deno.exit(error instanceof UsageError ? ExitCode.usage : ExitCode.failed);
+    Deno.exit(exitCodeFor(error));
   }
   Deno.exit(exitCode);
 }

@@ -14,9 +14,17 @@
 import { hostname } from "node:os";
 import { ulid } from "ulid";
 import type postgres from "postgres";
+import type { FailureClass } from "../tasks/errors.ts";
 import type { Sql } from "../tasks/warehouse.ts";
 
 type ReservedSql = postgres.ReservedSql;
+
+/**
+ * Why a try or a run failed: the class of the task's exit code (transient 1, usage 2, terminal
+ * 3), or what the runner saw — a timeout, a stop signal, an upstream pipeline that has not
+ * succeeded, a process that died.
+ */
+export type Failure = FailureClass | "timeout" | "stopped" | "upstream" | "orphaned";
 
 /** What started a run. */
 export type Trigger = "schedule" | "manual" | "backfill" | "catchup";
@@ -33,6 +41,7 @@ export interface RunRecord {
   readonly started_at: Date;
   readonly finished_at: Date | null;
   readonly error: string | null;
+  readonly failure: Failure | null;
   readonly host: string;
   readonly pid: number;
 }
@@ -50,6 +59,7 @@ export interface TryRecord {
   readonly rows: number | null;
   readonly log_path: string;
   readonly error: string | null;
+  readonly failure: Failure | null;
 }
 
 /** The end of a try. */
@@ -59,6 +69,8 @@ export interface TryOutcome {
   durationMs: number;
   rows: number | null;
   error: string | null;
+  /** Null when the try succeeded. */
+  failure: Failure | null;
 }
 
 /** The lock that keeps one run per (pipeline, ds); released by `release()`. */
@@ -77,7 +89,8 @@ export class RunLedger {
   /** The run columns, `ds` as `YYYY-MM-DD` text (postgres.js would make it a local-time Date). */
   #runColumns() {
     return this.#sql`
-      run_id, pipeline, ds::text as ds, trigger, state, started_at, finished_at, error, host, pid`;
+      run_id, pipeline, ds::text as ds, trigger, state, started_at, finished_at, error, failure,
+      host, pid`;
   }
 
   /**
@@ -171,10 +184,12 @@ export class RunLedger {
       "before it finished";
     await this.#sql.begin(async (tx) => {
       await tx`
-        update meta.task_tries set state = 'failed', finished_at = now(), error = ${error}
+        update meta.task_tries
+        set state = 'failed', finished_at = now(), error = ${error}, failure = 'orphaned'
         where run_id = ${run.run_id} and state = 'running'`;
       await tx`
-        update meta.pipeline_runs set state = 'failed', finished_at = now(), error = ${error}
+        update meta.pipeline_runs
+        set state = 'failed', finished_at = now(), error = ${error}, failure = 'orphaned'
         where run_id = ${run.run_id} and state = 'running'`;
     });
   }
@@ -191,11 +206,13 @@ export class RunLedger {
 
   async finishRun(
     runId: string,
-    outcome: { state: "succeeded" | "failed"; error?: string },
+    outcome: { state: "succeeded" } | { state: "failed"; error: string; failure: Failure },
   ): Promise<void> {
+    const failed = outcome.state === "failed" ? outcome : undefined;
     await this.#sql`
       update meta.pipeline_runs
-      set state = ${outcome.state}, finished_at = now(), error = ${outcome.error ?? null}
+      set state = ${outcome.state}, finished_at = now(), error = ${failed?.error ?? null},
+          failure = ${failed?.failure ?? null}
       where run_id = ${runId}`;
   }
 
@@ -215,7 +232,7 @@ export class RunLedger {
       update meta.task_tries
       set state = ${outcome.state}, exit_code = ${outcome.exitCode}, finished_at = now(),
           duration_ms = ${Math.round(outcome.durationMs)}, rows = ${outcome.rows},
-          error = ${outcome.error}
+          error = ${outcome.error}, failure = ${outcome.failure}
       where run_id = ${attempt.runId} and task = ${attempt.task} and try_number = ${attempt.tryNumber}`;
   }
 
@@ -253,7 +270,7 @@ export class RunLedger {
     if (runs.length === 0) return [];
     const tries = await this.#sql<TryRecord[]>`
       select run_id, task, try_number, state, exit_code, started_at, finished_at, duration_ms,
-             rows::float8 as rows, log_path, error
+             rows::float8 as rows, log_path, error, failure
       from meta.task_tries where run_id in ${this.#sql(runs.map((run) => run.run_id))}
       order by started_at, try_number`;
     return runs.map((run) => ({ ...run, tries: tries.filter((t) => t.run_id === run.run_id) }));

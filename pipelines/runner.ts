@@ -1,9 +1,10 @@
 /**
  * Runs a pipeline for a logical date the way Airflow's BashOperator would: each task is its own
- * `deno run tasks/<task>.ts --ds D` process whose exit code decides the try; failed tries are
- * retried after a delay, a task that exhausts its tries stops the tasks after it, every try is
- * logged to a file and recorded in the ledger, and one run per (pipeline, ds) runs at a time
- * across processes.
+ * `deno run tasks/<task>.ts --ds D` process whose exit code decides the try; a transient failure
+ * (exit 1, a crash, a timeout) is retried after a delay, a usage or terminal one (exit 2, 3) and
+ * a stop signal are not, a task that fails for good stops the tasks after it, every try is logged
+ * to a file and recorded in the ledger with its failure class, and one run per (pipeline, ds)
+ * runs at a time across processes.
  *
  * @example
  * ```ts
@@ -16,6 +17,7 @@
 import { dirname, join, resolve } from "node:path";
 import type { Config } from "../tasks/config.ts";
 import { redactUrl } from "../tasks/config.ts";
+import { failureClassOfExit } from "../tasks/errors.ts";
 import type { Logger } from "../tasks/logger.ts";
 import type { Warehouse } from "../tasks/warehouse.ts";
 import {
@@ -24,13 +26,13 @@ import {
   type PipelineName,
   type TaskDefinition,
 } from "./definitions.ts";
-import { RunLedger, type Trigger, type TryOutcome } from "./ledger.ts";
+import { type Failure, RunLedger, type Trigger, type TryOutcome } from "./ledger.ts";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const DENO_JSON = join(ROOT, "deno.json");
-/** Exit code of a usage error: retrying the same arguments cannot help. */
-const USAGE_EXIT_CODE = 2;
 const TAIL_BYTES = 16 * 1024;
+/** Failures a retry may heal; usage, terminal and stop are final. */
+const RETRIED: ReadonlySet<Failure> = new Set(["transient", "timeout"]);
 
 /** Options for {@linkcode PipelineRunner}. */
 export interface PipelineRunnerOptions {
@@ -43,6 +45,8 @@ export interface PipelineRunnerOptions {
   shutdownGraceMs?: number;
   /** Also copy each task's output to stderr (for a person watching `deno task run`). */
   echo?: boolean;
+  /** Environment for every task, on top of this process's (`deno task demo` points the API). */
+  env?: Record<string, string>;
 }
 
 /** How a run request ended. */
@@ -53,6 +57,8 @@ export interface RunOutcome {
   readonly state: "succeeded" | "failed" | "skipped";
   readonly runId?: string;
   readonly error?: string;
+  /** Why a failed run failed. */
+  readonly failure?: Failure;
 }
 
 /** Options of one run request. */
@@ -110,58 +116,70 @@ export class PipelineRunner {
       }
       const runId = await this.#ledger.startRun({ pipeline, ds, trigger: request.trigger });
       logger.info("run started", { pipeline, ds, run_id: runId, trigger: request.trigger });
-      const error = await this.#runTasks(definition, { ds, runId });
+      const failed = await this.#runTasks(definition, { ds, runId });
       await this.#ledger.finishRun(
         runId,
-        error === undefined ? { state: "succeeded" } : { state: "failed", error },
+        failed === undefined ? { state: "succeeded" } : { state: "failed", ...failed },
       );
-      const state = error === undefined ? "succeeded" : "failed";
-      (state === "succeeded" ? logger.info : logger.error).call(logger, `run ${state}`, {
-        pipeline,
-        ds,
-        run_id: runId,
-        error,
-      });
-      return { pipeline, ds, state, runId, ...(error === undefined ? {} : { error }) };
+      if (failed === undefined) {
+        logger.info("run succeeded", { pipeline, ds, run_id: runId });
+        return { pipeline, ds, state: "succeeded", runId };
+      }
+      logger.error("run failed", { pipeline, ds, run_id: runId, ...failed });
+      return { pipeline, ds, state: "failed", runId, ...failed };
     } finally {
       await lock.release();
     }
   }
 
-  /** Runs the tasks in order; returns the error that stopped the run, or undefined. */
+  /** Runs the tasks in order; returns why the run failed, or undefined when it succeeded. */
   async #runTasks(
     definition: PipelineDefinition,
     run: { ds: string; runId: string },
-  ): Promise<string | undefined> {
+  ): Promise<{ error: string; failure: Failure } | undefined> {
+    const { logger, signal } = this.#options;
     if (
       definition.upstream &&
       !(await this.#ledger.hasSucceeded({ pipeline: definition.upstream, ds: run.ds }))
     ) {
-      return `${definition.upstream} has not succeeded for ds ${run.ds}; run it first ` +
-        `(deno task run ${definition.upstream} --ds ${run.ds})`;
+      return {
+        error: `${definition.upstream} has not succeeded for ds ${run.ds}; run it first ` +
+          `(deno task run ${definition.upstream} --ds ${run.ds})`,
+        failure: "upstream",
+      };
     }
     for (const task of definition.tasks) {
-      if (this.#options.signal?.aborted) return `stopped before ${task.name}: shutting down`;
+      if (signal?.aborted) {
+        return { error: `stopped before ${task.name}: shutting down`, failure: "stopped" };
+      }
       const maxTries = 1 + definition.retries;
       for (let tryNumber = 1;; tryNumber++) {
         const outcome = await this.#runTry(task, { ...run, pipeline: definition.name, tryNumber });
         if (outcome.state === "succeeded") break;
-        const stop = tryNumber >= maxTries || outcome.exitCode === USAGE_EXIT_CODE ||
-          this.#options.signal?.aborted;
-        if (stop) {
-          return `${task.name} failed after ${tryNumber} ${tryNumber === 1 ? "try" : "tries"}: ` +
-            (outcome.error ?? `exit code ${outcome.exitCode}`);
+        const failure = outcome.failure ?? "transient";
+        const tries = `${tryNumber} ${tryNumber === 1 ? "try" : "tries"}`;
+        const error = outcome.error ?? `exit code ${outcome.exitCode}`;
+        if (!RETRIED.has(failure) || tryNumber >= maxTries) {
+          return { error: `${task.name} failed after ${tries}: ${error}`, failure };
         }
-        this.#options.logger.warn("task failed; retrying", {
+        logger.warn("task failed; retrying", {
           pipeline: definition.name,
           ds: run.ds,
           task: task.name,
           try: tryNumber,
           of: maxTries,
+          failure,
           delay_ms: definition.retryDelayMs,
           error: outcome.error,
         });
-        await sleep(definition.retryDelayMs, this.#options.signal);
+        // A stop signal during the delay is final: no further try starts.
+        if (!(await sleepUnlessAborted(definition.retryDelayMs, signal))) {
+          return {
+            error: `${task.name} stopped after ${tries}, during the retry delay: shutting down ` +
+              `(last error: ${error})`,
+            failure: "stopped",
+          };
+        }
       }
     }
     return undefined;
@@ -233,7 +251,7 @@ export class PipelineRunner {
         join(ROOT, task.script),
         ...(task.takesDs ? ["--ds", options.ds] : []),
       ],
-      env: { DATABASE_URL: warehouse.url },
+      env: { ...this.#options.env, DATABASE_URL: warehouse.url },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -241,23 +259,23 @@ export class PipelineRunner {
     using log = await Deno.open(options.logPath, { write: true, create: true, append: true });
     const stdout = this.#drain(child.stdout, log);
     const stderr = this.#drain(child.stderr, log);
-    let stoppedBecause: string | undefined;
+    let stoppedBecause: { reason: string; failure: Failure } | undefined;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
-    const stopChild = (reason: string) => {
+    const stopChild = (reason: string, failure: Failure) => {
       if (stoppedBecause !== undefined) return;
-      stoppedBecause = reason;
+      stoppedBecause = { reason, failure };
       kill(child, "SIGTERM");
       // A task that ignores SIGTERM for 10 s is killed.
       killTimer = setTimeout(() => kill(child, "SIGKILL"), 10_000);
     };
     const timeout = setTimeout(
-      () => stopChild(`timed out after ${Math.round(task.timeoutMs / 1000)} s`),
+      () => stopChild(`timed out after ${Math.round(task.timeoutMs / 1000)} s`, "timeout"),
       task.timeoutMs,
     );
     let grace: ReturnType<typeof setTimeout> | undefined;
     const onShutdown = () => {
       grace = setTimeout(
-        () => stopChild("interrupted: the scheduler is shutting down"),
+        () => stopChild("interrupted: the scheduler is shutting down", "stopped"),
         this.#options.shutdownGraceMs ?? 30_000,
       );
     };
@@ -275,12 +293,21 @@ export class PipelineRunner {
     const [out, err] = await Promise.all([stdout, stderr]);
     const rows = task.rowsField ? lastNumber(out, task.rowsField) : null;
     if (status.success && stoppedBecause === undefined) {
-      return { state: "succeeded", exitCode: status.code, rows, error: null };
+      return { state: "succeeded", exitCode: status.code, rows, error: null, failure: null };
     }
     const errorLine = err.split("\n").reverse().find((line) => line.startsWith("error: "));
-    const error = stoppedBecause ?? errorLine?.slice("error: ".length) ??
+    const error = stoppedBecause?.reason ?? errorLine?.slice("error: ".length) ??
       `exit code ${status.code}${status.signal ? ` (signal ${status.signal})` : ""}`;
-    return { state: "failed", exitCode: status.code, rows, error: redactUrl(error).slice(0, 2000) };
+    // A task that failed while we were shutting down (it got the signal too) was stopped.
+    const failure: Failure = stoppedBecause?.failure ??
+      (signal?.aborted ? "stopped" : failureClassOfExit(status.signal ? null : status.code));
+    return {
+      state: "failed",
+      exitCode: status.code,
+      rows,
+      error: redactUrl(error).slice(0, 2000),
+      failure,
+    };
   }
 
   /** Copies a child stream to the log file (and stderr when echoing); returns its tail as text. */
@@ -319,14 +346,17 @@ function lastNumber(text: string, field: string): number | null {
   return last === undefined ? null : Number(last);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`; resolves false at once when `signal` aborts (before or during the wait). */
+function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolvePromise) => {
-    const timer = setTimeout(done, ms);
-    function done() {
+    if (signal?.aborted) return resolvePromise(false);
+    const timer = setTimeout(() => done(true), ms);
+    const onAbort = () => done(false);
+    function done(slept: boolean) {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolvePromise();
+      signal?.removeEventListener("abort", onAbort);
+      resolvePromise(slept);
     }
-    signal?.addEventListener("abort", done, { once: true });
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -33,7 +33,7 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
   const { config, warehouse, logger, signal } = options;
   const { applied } = await migrate(warehouse.sql);
   if (applied.length > 0) logger.info("migrated the warehouse", { applied: applied.length });
-  if (await resolveRunner(config) === "local" && !config.dbtBin) await ensureLocalDbt({ logger });
+  await prepareDbt(config, logger);
   const runner = new PipelineRunner({
     config,
     warehouse,
@@ -103,8 +103,13 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
   logger.info("scheduler stopped");
 }
 
+/** Installs the pinned dbt into `.venv` first when the local runner will be used. */
+export async function prepareDbt(config: Config, logger: Logger): Promise<void> {
+  if (await resolveRunner(config) === "local" && !config.dbtBin) await ensureLocalDbt({ logger });
+}
+
 /** extract_load for `ds`, then — once it has succeeded — transform, each unless already done. */
-async function runDay(
+export async function runDay(
   runner: PipelineRunner,
   day: { ds: string; trigger: Trigger },
 ): Promise<RunOutcome[]> {

@@ -18,7 +18,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parse as parseCsv } from "csv-parse/sync";
 import { ulid } from "ulid";
-import { errorMessage, TerminalError, TransientError } from "./errors.ts";
+import { errorMessage, isTransientPostgresError, TerminalError, TransientError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import postgres from "postgres";
 import type { Sql, TransactionSql } from "./warehouse.ts";
@@ -280,17 +280,13 @@ async function copyFile(
   return { bytes, sha256: hash.digest("hex") };
 }
 
-// SQLSTATE classes that may heal on a retry: connection exception, transaction rollback
-// (serialization, deadlock), insufficient resources, operator intervention (shutdown, cancel).
-const TRANSIENT_SQLSTATE = /^(08|40|53|57)/;
-
 /** Turns a load failure into a message that names the file, says that nothing changed and what to do. */
 function describeLoadError(error: unknown, file: string): Error {
   if (error instanceof TerminalError || error instanceof TransientError) return error;
   const pg = error instanceof postgres.PostgresError ? error : undefined;
   const message = `loading ${file} into raw.users failed: ${errorMessage(error)}` +
     `${pg?.where ? ` (${pg.where})` : ""}; raw.users is unchanged`;
-  if (pg && !TRANSIENT_SQLSTATE.test(pg.code)) {
+  if (pg && !isTransientPostgresError(pg)) {
     // Data (22), integrity (23), schema (42) … errors: the file or the table is wrong.
     return new TerminalError(
       `${message}. Re-run \`deno task extract\` for this ds to rewrite the file, or ` +

@@ -1,22 +1,25 @@
 /**
  * `deno task transform [--ds D] [--prepare]`: builds the star schema with `dbt build` in
- * `dbt_project` (models, seeds, data tests, unit tests), records the run in `meta.dbt_runs`,
- * and exits with dbt's exit code.
+ * `dbt_project` (models, seeds, data tests, unit tests) and records the run in `meta.dbt_runs`.
+ * A failed build exits 1 when the warehouse connection failed (a retry may succeed) and 3 when
+ * the project did (a failing test, a broken model: a retry cannot help).
  *
  * @module
  */
 import { ulid } from "ulid";
 import { loadConfig } from "./config.ts";
-import { ensureLocalDbt, resolveRunner, runDbt } from "./dbt_runner.ts";
+import { dbtFailureIsTransient, ensureLocalDbt, resolveRunner, runDbt } from "./dbt_runner.ts";
+import { TerminalError, TransientError } from "./errors.ts";
 import { Logger } from "./logger.ts";
-import { dsOption, printError, printSummary, runTask, taskCommand } from "./task_command.ts";
+import { dsOption, printSummary, runTask, taskCommand } from "./task_command.ts";
 import { openWarehouse, type Sql } from "./warehouse.ts";
 import type { DbtRunSummary } from "./dbt_runner.ts";
 
 const program = taskCommand(
   "transform",
   "Build the dbt star schema (dbt build in dbt_project) with DBT_RUNNER (local, docker, auto) " +
-    "and record the run in meta.dbt_runs. Exits with dbt's exit code.",
+    "and record the run in meta.dbt_runs. Exits 1 when the warehouse connection failed, 3 when " +
+    "the project did (a failing test or model).",
 )
   .addOption(dsOption())
   .option("--prepare", "only make sure the dbt runtime is installed, then exit");
@@ -57,8 +60,8 @@ if (import.meta.main) {
     }
     if (summary.exitCode !== 0) {
       // One `error:` line, so the runner's ledger says what failed, not just the exit code.
-      printError(new Error(dbtFailure(summary)));
-      Deno.exit(summary.exitCode);
+      const failure = dbtFailureIsTransient(summary) ? TransientError : TerminalError;
+      throw new failure(dbtFailure(summary));
     }
   });
 }

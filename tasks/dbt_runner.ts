@@ -59,6 +59,8 @@ export interface DbtRunSummary {
   readonly warnings: number;
   readonly skipped: number;
   readonly failedNodes: readonly FailedNode[];
+  /** The last few kilobytes of dbt's output (stdout, then stderr). */
+  readonly outputTail: string;
   readonly seconds: number;
 }
 
@@ -126,8 +128,8 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
       cwd: DBT_PROJECT_DIR,
       env: { ...connection, DBT_SEND_ANONYMOUS_USAGE_STATS: "false" },
       stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
+      stdout: "piped",
+      stderr: "piped",
     });
   } else {
     command = new Deno.Command("docker", {
@@ -157,20 +159,59 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
       ],
       env: connection,
       stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
+      stdout: "piped",
+      stderr: "piped",
     });
   }
   options.logger?.info("running dbt", { runner, command: dbtArgs.join(" ") });
-  const { code } = await command.spawn().status;
+  const child = command.spawn();
+  const [outputTail, errorTail] = await Promise.all([
+    copyWithTail(child.stdout, Deno.stdout),
+    copyWithTail(child.stderr, Deno.stderr),
+  ]);
+  const { code } = await child.status;
   const results = await readRunResults(resolve(targetDir, "run_results.json"));
   return {
     runner,
     command: `dbt ${dbtArgs.join(" ")}`,
     exitCode: code,
     ...results,
+    outputTail: `${outputTail}\n${errorTail}`.trim(),
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+// What dbt (psycopg2) says when the connection, not the project, failed: the server went away or
+// refused us, a timeout, a deadlock or serialization failure, a server starting or stopping.
+const TRANSIENT_DBT_FAILURE =
+  /connection (to server|refused|timed out|already closed)|could not connect|server closed the connection|terminating connection|SSL SYSCALL|timeout expired|deadlock detected|could not serialize|the database system is (starting|shutting)|Name or service not known|could not translate host name/i;
+
+/**
+ * Whether a failed dbt run may succeed when retried: yes when what failed was the connection to
+ * the warehouse (a message in a failed node or in dbt's output says so), no when the project
+ * failed (a data test that fails, a model whose SQL is wrong, a compilation error).
+ */
+export function dbtFailureIsTransient(summary: DbtRunSummary): boolean {
+  const messages = [...summary.failedNodes.map((node) => node.message), summary.outputTail];
+  return messages.some((message) => TRANSIENT_DBT_FAILURE.test(message));
+}
+
+const TAIL_CHARS = 8 * 1024;
+
+/** Copies a child's output to `target` as it comes and returns its last few kilobytes as text. */
+async function copyWithTail(
+  stream: ReadableStream<Uint8Array>,
+  target: { write(p: Uint8Array): Promise<number> },
+): Promise<string> {
+  const decoder = new TextDecoder();
+  let tail = "";
+  for await (const chunk of stream) {
+    for (let offset = 0; offset < chunk.length;) {
+      offset += await target.write(chunk.subarray(offset));
+    }
+    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-TAIL_CHARS);
+  }
+  return tail;
 }
 
 /** The `DBT_*` variables `dbt_project/profiles.yml` reads, from a `postgres://` URL. */
@@ -187,7 +228,10 @@ export function dbtConnection(url: string): Record<string, string> {
   };
 }
 
-type RunResults = Omit<DbtRunSummary, "runner" | "command" | "exitCode" | "seconds">;
+type RunResults = Omit<
+  DbtRunSummary,
+  "runner" | "command" | "exitCode" | "outputTail" | "seconds"
+>;
 
 async function readRunResults(path: string): Promise<RunResults> {
   const empty: RunResults = {

@@ -8,15 +8,8 @@ import { loadConfig } from "./config.ts";
 import { loadUsers } from "./copy_loader.ts";
 import { landingFiles } from "./landing_zone.ts";
 import { Logger } from "./logger.ts";
-import { errorMessage, TransientError } from "./errors.ts";
-import {
-  dsOption,
-  ExitCode,
-  printError,
-  printSummary,
-  runTask,
-  taskCommand,
-} from "./task_command.ts";
+import { errorMessage, ExitCode, TransientError } from "./errors.ts";
+import { dsOption, printError, printSummary, runTask, taskCommand } from "./task_command.ts";
 import { openWarehouse } from "./warehouse.ts";
 
 const program = taskCommand(
@@ -41,7 +34,7 @@ if (import.meta.main) {
             `(${errorMessage(event.error)}); raw.users is unchanged. Retrying may succeed.`,
         ),
       );
-      Deno.exit(ExitCode.failed);
+      Deno.exit(ExitCode.transient);
     });
     await using warehouse = await openWarehouse(config, { logger });
     const summary = await loadUsers(warehouse.sql, { ds: options.ds, file, logger });

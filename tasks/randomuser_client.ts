@@ -111,9 +111,15 @@ export class RandomUserClient {
       } catch (error) {
         if (!(error instanceof AttemptError) || signal?.aborted) throw error;
         if (attempt > this.#retries) {
+          const gaveUp = `gave up after ${attempt} attempts`;
           throw new TransientError(
-            `page ${request.page}: ${error.message} (gave up after ${attempt} attempts; ` +
-              `check RANDOMUSER_API_URL or raise API_RETRIES)`,
+            error.unreachable
+              ? `page ${request.page}: cannot reach the Random User API at ` +
+                `${this.#baseUrl.origin}${this.#baseUrl.pathname}: ${error.message} (${gaveUp}; ` +
+                "set RANDOMUSER_API_URL to an API this machine can reach, or run " +
+                "`deno task demo` to see the whole pipeline work offline with the stand-in API)"
+              : `page ${request.page}: ${error.message} (${gaveUp}; ` +
+                `check RANDOMUSER_API_URL or raise API_RETRIES)`,
             { cause: error },
           );
         }
@@ -191,8 +197,10 @@ export class RandomUserClient {
       body = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
-      if (timedOut) throw new AttemptError(`timed out after ${this.#timeoutMs} ms`);
-      throw new AttemptError(`request failed: ${errorMessage(error)}`);
+      if (timedOut) {
+        throw new AttemptError(`timed out after ${this.#timeoutMs} ms`, { unreachable: true });
+      }
+      throw new AttemptError(`request failed: ${errorMessage(error)}`, { unreachable: true });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
@@ -205,9 +213,10 @@ export class RandomUserClient {
             "check RANDOMUSER_API_URL",
         );
       }
+      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
       throw new AttemptError(
         `the API answered ${detail}`,
-        parseRetryAfter(response.headers.get("retry-after")),
+        retryAfterMs === undefined ? {} : { retryAfterMs },
       );
     }
     return { page: request.page, results: parsePage(body, request), bytes: body.length };
@@ -222,8 +231,14 @@ export class RandomUserClient {
 /** A failed attempt that may succeed when retried. */
 class AttemptError extends Error {
   override name = "AttemptError";
-  constructor(message: string, readonly retryAfterMs?: number) {
+  /** The server asked us to wait this long (`Retry-After`). */
+  readonly retryAfterMs: number | undefined;
+  /** No answer at all (a network error or a timeout), rather than a bad one. */
+  readonly unreachable: boolean;
+  constructor(message: string, options: { retryAfterMs?: number; unreachable?: boolean } = {}) {
     super(message);
+    this.retryAfterMs = options.retryAfterMs;
+    this.unreachable = options.unreachable ?? false;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The command-line shell shared by every task entry point: a commander program with the common
- * options (`--ds`), argument parsers that name the bad argument, and the exit-code contract —
- * 0 success, 1 failure, 2 usage error (bad flag, bad configuration).
+ * options (`--ds`), argument parsers that name the bad argument, and the process edge where a
+ * failure becomes one `error:` line and its exit code (the table is in `errors.ts`).
  *
  * @example
  * ```ts
@@ -14,11 +14,8 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
 import { isCalendarDate, redactUrl } from "./config.ts";
-import { errorMessage, UsageError } from "./errors.ts";
+import { errorMessage, ExitCode, exitCodeFor } from "./errors.ts";
 import { type LogFields, logfmt } from "./logger.ts";
-
-/** Exit codes of every task and CLI command. */
-export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Today's date in UTC, `YYYY-MM-DD`: the default logical date. */
 export function todayUtc(now: Date = new Date()): string {
@@ -57,8 +54,8 @@ export function taskCommand(name: string, description: string): Command {
 }
 
 /**
- * Parses the arguments, runs `main` with the options, and exits with the contract's code:
- * a usage error prints `error: …` and exits 2; any other failure prints `error: …` and exits 1.
+ * Parses the arguments, runs `main` with the options, and exits with the contract's code: a
+ * failure prints `error: …` and exits 2 (usage), 3 (terminal) or 1 (transient).
  */
 export async function runTask<Options>(
   program: {
@@ -80,7 +77,7 @@ export async function runTask<Options>(
     Deno.exit(ExitCode.ok);
   } catch (error) {
     printError(error);
-    Deno.exit(error instanceof UsageError ? ExitCode.usage : ExitCode.failed);
+    Deno.exit(exitCodeFor(error));
   }
 }
 

@@ -37,6 +37,8 @@ export interface Warehouse extends AsyncDisposable {
   readonly displayUrl: string;
   /** True when this is the embedded PostgreSQL in `<DATA_DIR>/warehouse`. */
   readonly embedded: boolean;
+  /** True when opening it started the embedded server (it keeps running after `close`). */
+  readonly startedServer: boolean;
   close(): Promise<void>;
 }
 
@@ -57,9 +59,11 @@ export async function openWarehouse(
 ): Promise<Warehouse> {
   let url = config.databaseUrl;
   const embedded = url === undefined;
+  let startedServer = false;
   if (url === undefined) {
     const server = await ensureEmbeddedWarehouse(embeddedWarehouseDir(config), options);
     url = server.url;
+    startedServer = server.started;
   }
   const sql = connect(url, { max: options.max ?? 4 });
   const displayUrl = redactUrl(url);
@@ -75,7 +79,7 @@ export async function openWarehouse(
     });
   }
   const close = () => sql.end({ timeout: 5 });
-  return { sql, url, displayUrl, embedded, close, [Symbol.asyncDispose]: close };
+  return { sql, url, displayUrl, embedded, startedServer, close, [Symbol.asyncDispose]: close };
 }
 
 /**

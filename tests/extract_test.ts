@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { assertExit, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
+import { assertExit, assertStderrLine, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
 import { USER_COLUMNS } from "../tasks/user_schema.ts";
 import { parse } from "csv-parse/sync";
 
@@ -69,7 +69,7 @@ Deno.test("too many rejects fail the extract and keep the previous CSV", async (
   const previous = await Deno.readFile(fixture.files(DS).csv);
   fixture.api.faults.add({ fault: { kind: "wrong_types", records: 5 } });
   const result = await fixture.run("extract", ["--ds", DS, "--users", "100"]);
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(
     result.stderr,
     /error: 5 of 100 records \(5\.00%\) failed validation, above MAX_REJECT_RATE=0\.01; the CSV was not written/,
@@ -158,7 +158,7 @@ Deno.test("bad flags and bad configuration exit 2 with a one-line error naming t
   for (const [args, env, message] of cases) {
     const result = await fixture.run("extract", args, env);
     assertExit(result, 2);
-    assert.match(result.stderr, message);
+    assertStderrLine(result.stderr, message);
   }
   await assert.rejects(Deno.stat(fixture.workspace.dataDir), Deno.errors.NotFound);
 });

@@ -83,7 +83,7 @@ Deno.test("load refuses a CSV with the wrong header and leaves raw.users unchang
   const text = await Deno.readTextFile(file);
   await Deno.writeTextFile(file, text.replace("name_first,", "first_name,"));
   const result = await fixture.run("load", ["--ds", DS]);
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(
     result.stderr,
     /error: the CSV header of .*random_user\.csv does not match raw\.users \(missing name_first; unexpected first_name\)/,
@@ -103,7 +103,7 @@ Deno.test("a row that COPY rejects fails the load without hanging and changes no
   lines[last] = lines[last]!.replace(/,(-?\d+\.\d+),(-?\d+\.\d+),/, ",north,$2,");
   await Deno.writeTextFile(file, lines.join("\r\n"));
   const result = await fixture.run("load", ["--ds", DS]);
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(
     result.stderr,
     /error: loading .*random_user\.csv into raw\.users failed: invalid input syntax for type numeric: "north" \(COPY users_stage, line 501, column location_coordinates_latitude: "north"\); raw\.users is unchanged\. Re-run `deno task extract`/,
@@ -122,7 +122,7 @@ Deno.test("load without an extract says which command to run", async () => {
   await using fixture = await createPipelineFixture();
   assertExit(await fixture.run("migrate"), 0);
   const result = await fixture.run("load", ["--ds", "2026-03-04"]);
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(
     result.stderr,
     /error: no CSV at .*ds=2026-03-04\/random_user\.csv; run `deno task extract`/,
@@ -133,7 +133,7 @@ Deno.test("load before migrate says to migrate", async () => {
   await using fixture = await createPipelineFixture();
   assertExit(await fixture.run("extract", ["--ds", DS, "--users", "10"]), 0);
   const result = await fixture.run("load", ["--ds", DS]);
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(result.stderr, /raw\.users does not exist; run `deno task migrate` first/);
 });
 
@@ -223,7 +223,7 @@ Deno.test("a bad row in the middle of a multi-megabyte file fails fast and chang
   lines[10_000] = lines[10_000]!.replace(/,(-?\d+\.\d+),(-?\d+\.\d+),/, ",north,$2,");
   await Deno.writeTextFile(file, lines.join("\r\n"));
   const result = await fixture.run("load", ["--ds", DS]);
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(
     result.stderr,
     /invalid input syntax for type numeric: "north" \(COPY users_stage, line 10001/,
@@ -236,7 +236,7 @@ Deno.test("a missing database is a clear error naming it", async () => {
   const url = new URL(fixture.db.url);
   url.pathname = "/no_such_database";
   const result = await fixture.run("migrate", [], { DATABASE_URL: url.href });
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(
     result.stderr,
     /^error: the warehouse at .*\/no_such_database has no such database: database "no_such_database" does not exist\. Create it, or fix the database name in DATABASE_URL\./m,

@@ -9,6 +9,7 @@ import { connect } from "../tasks/warehouse.ts";
 import { type FakeMetabaseOptions, startFakeMetabase } from "./fake_metabase/server.ts";
 import {
   assertExit,
+  assertStderrLine,
   createPipelineFixture,
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
@@ -101,7 +102,7 @@ Deno.test("a wrong admin password is a clear error and changes nothing", async (
     admin: { email: "admin@example.com", password: "another-password" },
   });
   const result = await provision(fixture, { METABASE_URL: metabase.url });
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(
     result.stderr,
     /^error: Metabase refused the admin login for admin@example\.com: check METABASE_ADMIN_EMAIL and METABASE_ADMIN_PASSWORD$/m,
@@ -138,7 +139,7 @@ Deno.test("a Metabase version the client does not know is refused before anythin
   await prepare(fixture);
   await using metabase = standIn({ version: "v0.41.2" });
   const result = await provision(fixture, { METABASE_URL: metabase.url });
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(
     result.stderr,
     /error: Metabase v0\.41\.2 is not a version this provisioning knows: it follows the API of v0\.47 and newer/,
@@ -162,7 +163,7 @@ Deno.test("a wrong analyst password is refused by the connection check", async (
     METABASE_URL: metabase.url,
     ANALYST_PASSWORD: "wrong-password-9",
   });
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(
     result.stderr,
     /error: Metabase answered 400 to POST \/api\/database: .*Couldn't connect to the database/,
@@ -183,6 +184,6 @@ Deno.test("missing settings are usage errors", async () => {
   for (const [env, message] of cases) {
     const result = await provision(fixture, env);
     assertExit(result, 2);
-    assert.match(result.stderr, message);
+    assertStderrLine(result.stderr, message);
   }
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   assertExit,
+  assertStderrLine,
   createPipelineFixture,
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
@@ -19,9 +20,10 @@ async function tries(fixture: PipelineFixture, pipeline: string, ds: string) {
         exit_code: number;
         rows: number | null;
         error: string | null;
+        failure: string | null;
       }[]
     >`
-      select t.task, t.try_number, t.state, t.exit_code, t.rows::int as rows, t.error
+      select t.task, t.try_number, t.state, t.exit_code, t.rows::int as rows, t.error, t.failure
       from meta.task_tries t join meta.pipeline_runs r using (run_id)
       where r.pipeline = ${pipeline} and r.ds = ${ds}::date
       order by t.started_at, t.try_number`,
@@ -31,9 +33,16 @@ async function tries(fixture: PipelineFixture, pipeline: string, ds: string) {
 async function runs(fixture: PipelineFixture) {
   return [
     ...await fixture.db.sql<
-      { pipeline: string; ds: string; trigger: string; state: string; error: string | null }[]
+      {
+        pipeline: string;
+        ds: string;
+        trigger: string;
+        state: string;
+        error: string | null;
+        failure: string | null;
+      }[]
     >`
-      select pipeline, ds::text as ds, trigger, state, error from meta.pipeline_runs
+      select pipeline, ds::text as ds, trigger, state, error, failure from meta.pipeline_runs
       order by started_at, run_id`,
   ];
 }
@@ -73,11 +82,10 @@ Deno.test("a task that fails once is retried and the run succeeds, with both tri
   const extract = (await tries(fixture, "extract_load", "2026-01-02")).filter((t) =>
     t.task === "extract"
   );
-  assert.deepEqual(extract.map((t) => [t.try_number, t.state, t.exit_code]), [[1, "failed", 1], [
-    2,
-    "succeeded",
-    0,
-  ]]);
+  assert.deepEqual(extract.map((t) => [t.try_number, t.state, t.exit_code, t.failure]), [
+    [1, "failed", 1, "transient"],
+    [2, "succeeded", 0, null],
+  ]);
   assert.match(
     extract[0]?.error ?? "",
     /^page 1: the API answered 500 Internal Server Error \(gave up after 2 attempts/,
@@ -111,6 +119,35 @@ Deno.test("a task that keeps failing fails the run after 1 + 3 tries and stops w
   );
   const [loaded] = await fixture.db.sql`select count(*)::int as n from raw.users`;
   assert.equal(loaded?.n, 0);
+});
+
+Deno.test("a terminal failure stops at its first try with exit 3, though retries are left", async () => {
+  await using fixture = await createPipelineFixture();
+  assertExit(await fixture.run("migrate"), 0);
+  // The table is ahead of the extract: every CSV header now misses a column. A retry cannot help.
+  await fixture.db.sql`alter table raw.users add column nickname text`;
+  // The defaults: TASK_RETRIES=3, TASK_RETRY_DELAY=3m — a retry would outlast the test's timeout.
+  const result = await fixture.cli(["run", "extract_load", "--ds", "2026-01-02"], {
+    USERS_PER_RUN: "300",
+  });
+  assertExit(result, 3);
+  assert.match(result.stdout, /run pipeline=extract_load ds=2026-01-02 state=failed/);
+  const all = await tries(fixture, "extract_load", "2026-01-02");
+  assert.deepEqual(all.map((t) => `${t.task}#${t.try_number}:${t.state}:${t.failure}`), [
+    "migrate#1:succeeded:null",
+    "extract#1:succeeded:null",
+    "load#1:failed:terminal",
+  ]);
+  assert.equal(all.at(-1)?.exit_code, 3);
+  assert.match(
+    all.at(-1)?.error ?? "",
+    /the CSV header of .* does not match raw\.users \(missing nickname\)/,
+  );
+  const [run] = await runs(fixture);
+  assert.equal(run?.failure, "terminal");
+  assert.match(run?.error ?? "", /^load failed after 1 try: the CSV header/);
+  const table = await fixture.cli(["status"]);
+  assert.match(table.stdout, /^ {2}load #1\s+failed \(exit 3\)\s+.*\[terminal\] the CSV header/m);
 });
 
 Deno.test("two runs of the same pipeline and ds at once: one runs, the other waits, nothing is doubled", async () => {
@@ -228,7 +265,7 @@ Deno.test("bad pipeline arguments exit 2 with a one-line error", async () => {
   for (const [args, message] of cases) {
     const result = await fixture.cli(args);
     assertExit(result, 2);
-    assert.match(result.stderr, message);
+    assertStderrLine(result.stderr, message);
   }
 });
 
@@ -285,5 +322,47 @@ Deno.test("the scheduler catches up to today at start, keeps running, fires its 
   const status = await child.status;
   await Promise.all([reading, stdout]);
   assert.equal(status.code, 0, log);
+  assert.match(log, /msg="scheduler stopped"/);
+});
+
+Deno.test("a stop signal during a retry delay is final: no new try, the run failed as stopped", async () => {
+  await using fixture = await createPipelineFixture();
+  fixture.api.faults.add({ page: 1, times: Infinity, fault: { kind: "status", status: 503 } });
+  const child = fixture.spawn("pipelines/cli.ts", ["start"], {
+    USERS_PER_RUN: "300",
+    API_RETRIES: "0",
+    TASK_RETRY_DELAY: "10m",
+  });
+  let log = "";
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) log += decoder.decode(chunk, { stream: true });
+  })();
+  const stdout = child.stdout.cancel();
+  const deadline = Date.now() + 120_000;
+  while (!/msg="task failed; retrying"/.test(log)) {
+    assert.ok(Date.now() < deadline, `the first try did not fail:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // The first failed try says what is wrong and the two ways out.
+  assert.match(log, /msg="task failed" .*task=extract .*error="page 1: the API answered 503/);
+  child.kill("SIGTERM");
+  // Within the scheduler's grace period (30 s), not after the 10-minute delay.
+  const stopped = await Promise.race([
+    child.status,
+    new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000)),
+  ]);
+  if (!stopped) child.kill("SIGKILL");
+  await Promise.all([reading, stdout]);
+  assert.ok(stopped, `the scheduler did not stop within its grace period:\n${log}`);
+  assert.ok([0, 143].includes(stopped.code), `exit ${stopped.code}\n${log}`);
+  const extract = (await tries(fixture, "extract_load", todayUtc())).filter((t) =>
+    t.task === "extract"
+  );
+  assert.deepEqual(extract.map((t) => `${t.try_number}:${t.state}`), ["1:failed"]);
+  const [run] = await runs(fixture);
+  assert.equal(run?.state, "failed");
+  assert.equal(run?.failure, "stopped");
+  assert.match(run?.error ?? "", /^extract stopped after 1 try, during the retry delay/);
   assert.match(log, /msg="scheduler stopped"/);
 });

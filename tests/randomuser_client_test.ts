@@ -51,7 +51,14 @@ Deno.test("an unreachable API fails after the retries with a transient error", a
   });
   await assert.rejects(client.fetchPage({ seed: "s", page: 1, results: 1 }), (error: Error) => {
     assert.ok(error instanceof TransientError);
-    assert.match(error.message, /^page 1: request failed: .*\(gave up after 3 attempts/);
+    assert.match(
+      error.message,
+      new RegExp(
+        `^page 1: cannot reach the Random User API at http://127\\.0\\.0\\.1:${port}/api/: ` +
+          "request failed: .*\\(gave up after 3 attempts; set RANDOMUSER_API_URL to an API " +
+          "this machine can reach, or run `deno task demo`",
+      ),
+    );
     return true;
   });
 });

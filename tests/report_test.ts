@@ -2,22 +2,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseHTML } from "linkedom";
-import { chromium } from "playwright-core";
 import {
   assertExit,
+  assertStderrLine,
   createPipelineFixture,
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
+import { launchChromium } from "./helpers/browser.ts";
 
 const ANALYSES_DIR = new URL("../dbt_project/analyses/", import.meta.url).pathname;
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-];
 const HOSTILE_CITY = `<script src="https://evil.example/x.js"></script> & "Ville"`;
 
 /** An analysis as the test reads it, independently of the report's own loader. */
@@ -161,69 +154,64 @@ Deno.test("report answers every analysis with a chart and a table, equal to the 
 
   await t.step({
     name: "in Chromium the file opens offline, every chart renders, nothing fails",
-    ignore: Deno.env.get("REPORT_BROWSER_TEST") === "skip",
     fn: async () => {
-      await assertChromium();
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-      try {
-        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-        const requests: string[] = [];
-        const errors: string[] = [];
-        page.on("request", (request) => requests.push(request.url()));
-        page.on("console", (message) => {
-          if (message.type() === "error") errors.push(message.text());
-        });
-        page.on("pageerror", (error) => errors.push(error.message));
-        await page.route(
-          "**/*",
-          (route) => route.request().url().startsWith("file://") ? route.continue() : route.abort(),
-        );
-        await page.goto(`file://${file}`, { waitUntil: "load" });
+      await using browser = await launchChromium();
+      console.error(`report test: ${browser.source}`);
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const requests: string[] = [];
+      const errors: string[] = [];
+      page.on("request", (request) => requests.push(request.url()));
+      page.on("console", (message) => {
+        if (message.type() === "error") errors.push(message.text());
+      });
+      page.on("pageerror", (error) => errors.push(error.message));
+      await page.route(
+        "**/*",
+        (route) => route.request().url().startsWith("file://") ? route.continue() : route.abort(),
+      );
+      await page.goto(`file://${file}`, { waitUntil: "load" });
 
-        const charts = await page.$$eval(
-          "section.question",
-          (sections) =>
-            sections.map((section) => {
-              const svg = section.querySelector("figure.chart svg");
-              const box = svg?.getBoundingClientRect();
-              const drawn = [...(svg?.querySelectorAll("g.role-mark path") ?? [])]
-                .filter((path) => {
-                  const bbox = (path as SVGGraphicsElement).getBBox();
-                  return bbox.width > 0 || bbox.height > 0;
-                });
-              return {
-                name: section.getAttribute("data-analysis"),
-                width: box?.width ?? 0,
-                height: box?.height ?? 0,
-                drawn: drawn.length,
-                rows: section.querySelectorAll("tbody tr").length,
-              };
-            }),
+      const charts = await page.$$eval(
+        "section.question",
+        (sections) =>
+          sections.map((section) => {
+            const svg = section.querySelector("figure.chart svg");
+            const box = svg?.getBoundingClientRect();
+            const drawn = [...(svg?.querySelectorAll("g.role-mark path") ?? [])]
+              .filter((path) => {
+                const bbox = (path as SVGGraphicsElement).getBBox();
+                return bbox.width > 0 || bbox.height > 0;
+              });
+            return {
+              name: section.getAttribute("data-analysis"),
+              width: box?.width ?? 0,
+              height: box?.height ?? 0,
+              drawn: drawn.length,
+              rows: section.querySelectorAll("tbody tr").length,
+            };
+          }),
+      );
+      assert.deepEqual(
+        charts.map((chart) => chart.name).sort(),
+        questions.map((q) => q.name).sort(),
+      );
+      for (const chart of charts) {
+        assert.ok(
+          chart.width > 200 && chart.height > 100,
+          `${chart.name}: ${JSON.stringify(chart)}`,
         );
-        assert.deepEqual(
-          charts.map((chart) => chart.name).sort(),
-          questions.map((q) => q.name).sort(),
-        );
-        for (const chart of charts) {
-          assert.ok(
-            chart.width > 200 && chart.height > 100,
-            `${chart.name}: ${JSON.stringify(chart)}`,
-          );
-          assert.ok(chart.drawn > 0, `${chart.name} draws marks`);
-          assert.ok(chart.rows > 0, `${chart.name} has rows`);
-        }
-        assert.equal(await page.evaluate(() => document.scripts.length), 0);
-        assert.deepEqual(errors, []);
-        assert.deepEqual(requests, [`file://${file}`]);
-
-        const screenshot = join(fixture.workspace.dataDir, "report", "report.png");
-        await page.screenshot({ path: screenshot, fullPage: true });
-        const png = await Deno.readFile(screenshot);
-        assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
-        assert.ok(png.length > 50_000, `a real screenshot (${png.length} bytes)`);
-      } finally {
-        await browser.close();
+        assert.ok(chart.drawn > 0, `${chart.name} draws marks`);
+        assert.ok(chart.rows > 0, `${chart.name} has rows`);
       }
+      assert.equal(await page.evaluate(() => document.scripts.length), 0);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(requests, [`file://${file}`]);
+
+      const screenshot = join(fixture.workspace.dataDir, "report", "report.png");
+      await page.screenshot({ path: screenshot, fullPage: true });
+      const png = await Deno.readFile(screenshot);
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
+      assert.ok(png.length > 50_000, `a real screenshot (${png.length} bytes)`);
     },
   });
 
@@ -243,7 +231,7 @@ Deno.test("report answers every analysis with a chart and a table, equal to the 
         "select login_password, count(*) from raw.users group by 1",
     );
     const result = await fixture.run("report", ["--analyses", dir, "--out", `${dir}/out.html`]);
-    assertExit(result, 1);
+    assertExit(result, 3);
     assert.match(
       result.stderr,
       /error: analysis .*password_peek\.sql failed: permission denied for schema raw\..*analyst/,
@@ -260,7 +248,7 @@ Deno.test("report answers every analysis with a chart and a table, equal to the 
         "select count(*) from {{ ref('fct_users') }} where load_date = '{{ var(\"ds\") }}'",
     );
     const result = await fixture.run("report", ["--analyses", dir]);
-    assertExit(result, 1);
+    assertExit(result, 3);
     assert.match(result.stderr, /error: .*by_ds\.sql uses jinja the report cannot run \(\{\{ var/);
   });
 });
@@ -274,19 +262,19 @@ Deno.test("report says what to run when the warehouse has no marts yet", async (
     assert.match(help.stdout, /--out <file>/);
     const bad = await fixture.run("report", ["--colour", "blue"]);
     assertExit(bad, 2);
-    assert.match(bad.stderr, /^error: unknown option '--colour'/);
+    assertStderrLine(bad.stderr, /^error: unknown option '--colour'/);
   });
 
   await t.step("before anything ran: no marts", async () => {
     const result = await fixture.run("report");
-    assertExit(result, 1);
+    assertExit(result, 3);
     assert.match(result.stderr, /the marts are not built yet .*run `deno task transform`/);
   });
 
   await t.step("after migrate, before transform: no marts", async () => {
     assertExit(await fixture.run("migrate"), 0);
     const result = await fixture.run("report");
-    assertExit(result, 1);
+    assertExit(result, 3);
     assert.match(result.stderr, /the marts are not built yet .*run `deno task transform`/);
     await assert.rejects(
       Deno.stat(join(fixture.workspace.dataDir, "report", "index.html")),
@@ -294,15 +282,3 @@ Deno.test("report says what to run when the warehouse has no marts yet", async (
     );
   });
 });
-
-/** Fails with what to do when Chromium is missing; the test never installs it. */
-async function assertChromium(): Promise<void> {
-  try {
-    await Deno.stat(CHROMIUM);
-  } catch {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: install it with \`apt-get install -y chromium\` ` +
-        "(.ci/run does), or set REPORT_BROWSER_TEST=skip to skip the browser test",
-    );
-  }
-}

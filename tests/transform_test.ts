@@ -86,7 +86,7 @@ Deno.test("transform builds the star schema, and every model and test passes", a
   });
 });
 
-Deno.test("a failing data test fails the transform with dbt's code and records what failed", async () => {
+Deno.test("a failing data test fails the transform as terminal (exit 3) and records what failed", async () => {
   await using fixture = await createPipelineFixture();
   assertExit(await fixture.run("migrate"), 0);
   await extractLoad(fixture, "2026-01-01", 200);
@@ -94,7 +94,7 @@ Deno.test("a failing data test fails the transform with dbt's code and records w
     update raw.users set dob_age = 200
     where id = (select id from raw.users order by id limit 1)`;
   const result = await fixture.run("dbt_build", ["--ds", "2026-01-01"]);
-  assertExit(result, 1);
+  assertExit(result, 3);
   assert.match(result.stdout, /exit_code=1 .*failures=1 /);
   assert.match(
     result.stderr,

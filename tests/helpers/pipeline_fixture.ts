@@ -81,3 +81,15 @@ export function assertExit(result: TaskResult, code: number): void {
     );
   }
 }
+
+/**
+ * Asserts that one line of `stderr` matches `pattern` (anchored patterns anchor to that line):
+ * the runtime may print lines of its own around ours, so a test never relies on where the
+ * stream starts.
+ */
+export function assertStderrLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.split(/\r?\n/);
+  if (!lines.some((line) => pattern.test(line))) {
+    throw new Error(`no line of stderr matches ${pattern}\n--- stderr\n${stderr}`);
+  }
+}

@@ -65,13 +65,16 @@ export function spawnScript(
 }
 
 /**
- * The whole environment of a child process in tests and benchmarks: `PATH`, `HOME`, `NO_COLOR`
- * and `env` — nothing else leaks in from the developer's shell (no stray `DATABASE_URL`).
+ * The whole environment of a child process in tests and benchmarks: `PATH`, `HOME`, the Deno
+ * cache (`DENO_DIR`, when set: CI uses a fresh one), `NO_COLOR` and `env` — nothing else leaks
+ * in from the developer's shell (no stray `DATABASE_URL`).
  */
 export function childEnv(env: Record<string, string> = {}): Record<string, string> {
+  const denoDir = Deno.env.get("DENO_DIR");
   return {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: Deno.env.get("HOME") ?? "/tmp",
+    ...(denoDir ? { DENO_DIR: denoDir } : {}),
     NO_COLOR: "1",
     ...env,
   };
