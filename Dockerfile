@@ -30,8 +30,7 @@ COPY --chown=pipeline:pipeline tasks ./tasks
 COPY --chown=pipeline:pipeline pipelines ./pipelines
 COPY --chown=pipeline:pipeline sql ./sql
 COPY --chown=pipeline:pipeline dbt_project ./dbt_project
-COPY --chown=pipeline:pipeline tests/fake_randomuser ./tests/fake_randomuser
-RUN deno cache pipelines/cli.ts tasks/*.ts tests/fake_randomuser/main.ts
+RUN deno cache pipelines/cli.ts tasks/*.ts
 
 VOLUME ["/data"]
 ENTRYPOINT []

@@ -16,16 +16,13 @@
  *
  * @module
  */
-import { createScratchDatabase } from "../tests/helpers/test_warehouse.ts";
 import postgres from "postgres";
-import { type Config, redactUrl } from "../tasks/config.ts";
-import { errorMessage } from "../tasks/errors.ts";
-import {
-  connect,
-  embeddedWarehouseDir,
-  ensureEmbeddedWarehouse,
-  type Sql,
-} from "../tasks/warehouse.ts";
+import { errorMessage } from "../tasks/shared/errors.ts";
+import { redactUrl } from "../tasks/shared/redact_url.ts";
+import { ensureEmbeddedWarehouse } from "../tasks/warehouse/embedded_postgres.ts";
+import { createScratchDatabase } from "../tasks/warehouse/scratch_database.ts";
+import { connect, type Sql } from "../tasks/warehouse/sql_client.ts";
+import type { WarehouseTarget } from "../tasks/warehouse/warehouse.ts";
 
 /** The local server tried when neither variable names one. */
 export const LOCAL_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -47,20 +44,21 @@ export interface BenchServer {
 export interface ChooseServerOptions {
   /** `BENCH_DATABASE_URL`, when set. */
   benchUrl: string | undefined;
-  config: Config;
+  /** The pipeline's own warehouse setting (`DATABASE_URL`, else the embedded one). */
+  warehouse: WarehouseTarget;
 }
 
 /** Picks the server (see the module documentation) and checks that it answers. */
 export async function chooseBenchServer(options: ChooseServerOptions): Promise<BenchServer> {
   if (options.benchUrl) return await describe(options.benchUrl, "BENCH_DATABASE_URL");
-  if (options.config.databaseUrl) return await describe(options.config.databaseUrl, "DATABASE_URL");
+  if (options.warehouse.url) return await describe(options.warehouse.url, "DATABASE_URL");
   let note: string;
   try {
     return await describe(LOCAL_SERVER_URL, "local server");
   } catch (error) {
     note = errorMessage(error);
   }
-  const server = await ensureEmbeddedWarehouse(embeddedWarehouseDir(options.config));
+  const server = await ensureEmbeddedWarehouse(options.warehouse.embeddedDir);
   return { ...await describe(server.url, "embedded warehouse"), note };
 }
 

@@ -7,9 +7,9 @@
  * @module
  */
 import { join } from "node:path";
-import { landingFiles } from "../tasks/landing_zone.ts";
-import { seedFor } from "../tasks/randomuser_client.ts";
-import type { Logger } from "../tasks/logger.ts";
+import { landingFiles } from "../tasks/landing/landing_zone.ts";
+import { seedFor } from "../tasks/extract/randomuser_client.ts";
+import type { Logger } from "../tasks/shared/logger.ts";
 import { startReplayServer } from "./replay_server.ts";
 import {
   assertSucceeded,

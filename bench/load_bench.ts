@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { Logger } from "../tasks/logger.ts";
-import { landingFiles } from "../tasks/landing_zone.ts";
-import { migrate } from "../tasks/migrations.ts";
+import type { Logger } from "../tasks/shared/logger.ts";
+import { landingFiles } from "../tasks/landing/landing_zone.ts";
+import { migrate } from "../tasks/warehouse/migrations.ts";
 import type { BenchDatabase } from "./bench_database.ts";
 import { median } from "./extract_bench.ts";
 import {

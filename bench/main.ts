@@ -20,9 +20,9 @@
  * @module
  */
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { loadConfig } from "../tasks/config.ts";
-import { Logger } from "../tasks/logger.ts";
-import { parseCount, runTask, taskCommand } from "../tasks/task_command.ts";
+import { loadConfig } from "../tasks/shared/config.ts";
+import { Logger } from "../tasks/shared/logger.ts";
+import { parseCount, runTask, taskCommand } from "../tasks/shared/task_command.ts";
 import { chooseBenchServer, createBenchDatabase } from "./bench_database.ts";
 import { type BenchReport, formatReport } from "./bench_report.ts";
 import { benchExtract, type ExtractBenchResult } from "./extract_bench.ts";
@@ -106,7 +106,7 @@ if (import.meta.main) {
 
     const server = await chooseBenchServer({
       benchUrl: Deno.env.get("BENCH_DATABASE_URL"),
-      config,
+      warehouse: config.warehouse,
     });
     logger.info("database server", {
       source: server.source,
@@ -125,8 +125,8 @@ if (import.meta.main) {
           // Without the extract part, one untimed extract still writes the CSV to load.
           sizes: parts.has("extract") ? sizes : [loadUsers],
           ds: DS,
-          pageSize: config.apiPageSize,
-          concurrency: config.apiConcurrency,
+          pageSize: config.extract.pageSize,
+          concurrency: config.extract.concurrency,
           workspace,
           keep: loadUsers,
           csvOnly: !parts.has("extract"),
@@ -158,7 +158,7 @@ if (import.meta.main) {
           db,
           users: PIPELINE_USERS,
           ds: DS,
-          dbtRunner: config.dbtRunner,
+          dbtRunner: config.dbt.runner,
           workspace,
           tools,
           logger,
@@ -177,8 +177,8 @@ if (import.meta.main) {
         note: server.note,
       },
       settings: {
-        pageSize: config.apiPageSize,
-        concurrency: config.apiConcurrency,
+        pageSize: config.extract.pageSize,
+        concurrency: config.extract.concurrency,
         sizes: parts.has("extract") ? sizes : [],
         loadReps: options.reps,
         pipelineUsers: PIPELINE_USERS,

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { Logger } from "../tasks/logger.ts";
-import { startFakeRandomUser } from "../tests/fake_randomuser/server.ts";
+import type { Logger } from "../tasks/shared/logger.ts";
+import { startFakeRandomUser } from "../tasks/stand_in/randomuser_server.ts";
 import type { BenchDatabase } from "./bench_database.ts";
 import { assertSucceeded, denoScript, runTimed, type TimingTools } from "./timed_process.ts";
 

@@ -18,7 +18,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { fmix32, generatePageBody } from "../tests/fake_randomuser/generator.ts";
+import { fmix32 } from "../tasks/stand_in/seeded_random.ts";
+import { generatePageBody } from "../tasks/stand_in/user_generator.ts";
 
 /** Options for {@linkcode startReplayServer}. */
 export interface ReplayServerOptions {

@@ -10,10 +10,8 @@
  *
  * @module
  */
-import { childEnv } from "../tests/helpers/task_process.ts";
 import { join } from "node:path";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { DENO_JSON, projectPath } from "../tasks/shared/paths.ts";
 
 /** A command line: the program and its arguments. */
 export interface CommandLine {
@@ -25,7 +23,7 @@ export interface CommandLine {
 export function denoScript(script: string, args: readonly string[] = []): CommandLine {
   return {
     program: Deno.execPath(),
-    args: ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, script), ...args],
+    args: ["run", "-A", "--config", DENO_JSON, projectPath(script), ...args],
   };
 }
 
@@ -83,7 +81,7 @@ export async function runTimed(
       args,
       cwd: options.cwd,
       clearEnv: true,
-      env: childEnv(options.env),
+      env: { ...inherited(), ...options.env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -147,4 +145,17 @@ async function findProgram(name: string): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+/**
+ * The only variables a measured process inherits: where programs are, the home directory and
+ * the Deno cache — so a developer's `DATABASE_URL` or `DENO_V8_FLAGS` cannot skew a figure.
+ */
+function inherited(): Record<string, string> {
+  const kept: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) kept[name] = value;
+  }
+  return kept;
 }

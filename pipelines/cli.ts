@@ -1,6 +1,6 @@
 /**
  * The pipeline command line: `start` (the scheduler), `run`, `backfill` and `status`.
- * Exit codes (the table in `tasks/errors.ts`): 0 success; a failed run exits with its class —
+ * Exit codes (the table in `tasks/shared/errors.ts`): 0 success; a failed run exits with its class —
  * 1 transient, 3 terminal (a task that cannot succeed by retrying); 2 usage error.
  *
  * @example
@@ -14,18 +14,26 @@
  */
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
-import { type Config, loadConfig } from "../tasks/config.ts";
-import { ExitCode, exitCodeFor, UsageError } from "../tasks/errors.ts";
-import { Logger } from "../tasks/logger.ts";
-import { migrate } from "../tasks/migrations.ts";
-import { dsOption, parseCount, parseDate, printError, taskCommand } from "../tasks/task_command.ts";
-import { openWarehouse, type Warehouse } from "../tasks/warehouse.ts";
-import { type PipelineName, selectPipelines } from "./definitions.ts";
+import { type Config, loadConfig } from "../tasks/shared/config.ts";
+import { ExitCode, exitCodeFor, UsageError } from "../tasks/shared/errors.ts";
+import { Logger } from "../tasks/shared/logger.ts";
+import { migrate } from "../tasks/warehouse/migrations.ts";
+import {
+  dsOption,
+  parseCount,
+  parseDate,
+  printError,
+  taskCommand,
+} from "../tasks/shared/task_command.ts";
+import { openWarehouse, type Warehouse } from "../tasks/warehouse/warehouse.ts";
+import { resolve } from "node:path";
+import { definePipelines, type PipelineName, selectPipelines } from "./definitions.ts";
 import { RunLedger } from "./ledger.ts";
 import { statusTable } from "./status_table.ts";
 import { runDemo } from "./demo.ts";
 import { PipelineRunner, type RunOutcome } from "./runner.ts";
-import { dateRange, runScheduler } from "./scheduler.ts";
+import { runScheduler } from "./scheduler.ts";
+import { dateRange } from "../tasks/shared/dates.ts";
 
 function parsePipeline(value: string): PipelineName[] {
   const selected = selectPipelines(value);
@@ -35,14 +43,25 @@ function parsePipeline(value: string): PipelineName[] {
 
 /** Opens the warehouse with an up-to-date schema (the ledger tables included). */
 async function openLedgerWarehouse(config: Config, logger: Logger): Promise<Warehouse> {
-  const warehouse = await openWarehouse(config, { logger });
+  const warehouse = await openWarehouse(config.warehouse, { logger });
   try {
-    await migrate(warehouse.sql);
+    const { applied } = await migrate(warehouse.sql);
+    if (applied.length > 0) logger.info("migrated the warehouse", { applied: applied.length });
   } catch (error) {
     await warehouse.close();
     throw error;
   }
   return warehouse;
+}
+
+/** The runner's options from the configuration. */
+function runnerOptions(config: Config, warehouse: Warehouse, logger: Logger) {
+  return {
+    pipelines: definePipelines(config.retryPolicy),
+    warehouse,
+    logger,
+    logDir: resolve(config.dataDir, "logs"),
+  };
 }
 
 async function runPipelines(
@@ -52,7 +71,7 @@ async function runPipelines(
   const config = await loadConfig();
   const logger = new Logger("runner");
   await using warehouse = await openLedgerWarehouse(config, logger);
-  const runner = new PipelineRunner({ config, warehouse, logger, echo: true });
+  const runner = new PipelineRunner({ ...runnerOptions(config, warehouse, logger), echo: true });
   for (const pipeline of pipelines) {
     const outcome = await runner.run(pipeline, { ds: options.ds, trigger: "manual" });
     console.log(
@@ -67,7 +86,14 @@ async function runPipelines(
 
 async function demo(options: { days: number; users: number }): Promise<number> {
   const config = await loadConfig();
-  const summary = await runDemo({ config, ...options, logger: new Logger("demo") });
+  const summary = await runDemo({
+    dataDir: resolve(config.dataDir, "demo"),
+    warehouseUrl: config.warehouse.url,
+    dbt: config.dbt,
+    retryPolicy: config.retryPolicy,
+    ...options,
+    logger: new Logger("demo"),
+  });
   return summary.outcomes.reduce(
     (code, outcome) => outcome.state === "failed" ? Math.max(code, exitCodeOfRun(outcome)) : code,
     ExitCode.ok as number,
@@ -91,7 +117,7 @@ async function backfill(
   const config = await loadConfig();
   const logger = new Logger("backfill");
   await using warehouse = await openLedgerWarehouse(config, logger);
-  const runner = new PipelineRunner({ config, warehouse, logger });
+  const runner = new PipelineRunner(runnerOptions(config, warehouse, logger));
   let exitCode: number = ExitCode.ok;
   for (const ds of dateRange(options.from, options.to)) {
     for (const pipeline of pipelines) {
@@ -117,7 +143,7 @@ async function backfill(
 
 async function status(options: { limit: number; json?: true }): Promise<number> {
   const config = await loadConfig();
-  await using warehouse = await openWarehouse(config);
+  await using warehouse = await openWarehouse(config.warehouse);
   const [ledger] = await warehouse.sql`select to_regclass('meta.pipeline_runs') is not null as ok`;
   const runs = ledger?.ok ? await new RunLedger(warehouse.sql).recentRuns(options.limit) : [];
   if (options.json) {
@@ -141,7 +167,12 @@ async function start(): Promise<number> {
     });
   }
   await using warehouse = await openLedgerWarehouse(config, logger);
-  await runScheduler({ config, warehouse, logger, signal: shutdown.signal });
+  await runScheduler({
+    ...runnerOptions(config, warehouse, logger),
+    dbt: config.dbt,
+    ...config.schedule,
+    signal: shutdown.signal,
+  });
   return ExitCode.ok;
 }
 

@@ -4,13 +4,12 @@
  *
  * @example
  * ```ts
- * const pipelines = definePipelines(config);
+ * const pipelines = definePipelines({ retries: 3, retryDelayMs: 180_000 });
  * console.log(pipelines.extract_load.tasks.map((task) => task.name)); // migrate, extract, load
  * ```
  *
  * @module
  */
-import type { Config } from "../tasks/config.ts";
 
 /** Names of the pipelines. */
 export const PIPELINE_NAMES = ["extract_load", "transform"] as const;
@@ -44,11 +43,18 @@ export interface PipelineDefinition {
 
 const MINUTE = 60_000;
 
-/** The two pipelines, with the retry policy from `TASK_RETRIES` and `TASK_RETRY_DELAY`. */
-export function definePipelines(
-  config: Config,
-): Readonly<Record<PipelineName, PipelineDefinition>> {
-  const policy = { retries: config.taskRetries, retryDelayMs: config.taskRetryDelayMs };
+/** Retries of a task after a transient failure, and the delay between its tries. */
+export interface RetryPolicy {
+  readonly retries: number;
+  readonly retryDelayMs: number;
+}
+
+/** The pipelines by name. */
+export type Pipelines = Readonly<Record<PipelineName, PipelineDefinition>>;
+
+/** The two pipelines, with the retry policy of `TASK_RETRIES` and `TASK_RETRY_DELAY`. */
+export function definePipelines(retryPolicy: RetryPolicy): Pipelines {
+  const policy = { retries: retryPolicy.retries, retryDelayMs: retryPolicy.retryDelayMs };
   return {
     extract_load: {
       name: "extract_load",

@@ -8,28 +8,36 @@
  *
  * @example
  * ```ts
- * const summary = await runDemo({ config, days: 7, users: 2000, logger });
+ * const summary = await runDemo({ dataDir: "data/demo", warehouseUrl: undefined, …, logger });
  * console.log(summary.report, summary.failed);
  * ```
  *
  * @module
  */
 import { resolve } from "node:path";
-import { ANALYSES_DIR } from "../tasks/analyses.ts";
-import { writeAnalyticsReport } from "../tasks/analytics_report.ts";
-import type { Config } from "../tasks/config.ts";
-import type { Logger } from "../tasks/logger.ts";
-import { migrate } from "../tasks/migrations.ts";
-import { embeddedWarehouseDir, openWarehouse, stopEmbeddedWarehouse } from "../tasks/warehouse.ts";
-import { startFakeRandomUser } from "../tests/fake_randomuser/server.ts";
+import { ANALYSES_DIR } from "../tasks/shared/paths.ts";
+import { writeAnalyticsReport } from "../tasks/analytics/analytics_report.ts";
+import type { Logger } from "../tasks/shared/logger.ts";
+import { migrate } from "../tasks/warehouse/migrations.ts";
+import { stopEmbeddedWarehouse } from "../tasks/warehouse/embedded_postgres.ts";
+import { openWarehouse } from "../tasks/warehouse/warehouse.ts";
+import { startFakeRandomUser } from "../tasks/stand_in/randomuser_server.ts";
 import { RunLedger } from "./ledger.ts";
 import { PipelineRunner, type RunOutcome } from "./runner.ts";
-import { dateRange, prepareDbt, runDay } from "./scheduler.ts";
+import { runDay } from "./scheduler.ts";
+import { definePipelines, type RetryPolicy } from "./definitions.ts";
+import { type DbtSettings, prepareDbtRuntime } from "../tasks/transform/dbt_runner.ts";
+import { addDays, dateRange, todayUtc } from "../tasks/shared/dates.ts";
 import { statusTable } from "./status_table.ts";
 
 /** Options for {@linkcode runDemo}. */
 export interface DemoOptions {
-  config: Config;
+  /** The demo's own landing zone, logs, report and (without `warehouseUrl`) embedded warehouse. */
+  dataDir: string;
+  /** `DATABASE_URL`: load into that server instead of the demo's embedded warehouse. */
+  warehouseUrl: string | undefined;
+  dbt: DbtSettings;
+  retryPolicy: RetryPolicy;
   /** Logical dates to run, ending today (UTC). */
   days: number;
   /** Users per date. */
@@ -51,32 +59,27 @@ export interface DemoSummary {
 
 /** Runs the demo; see the module documentation. */
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
-  const { logger } = options;
+  const { dataDir, logger } = options;
   const print = options.print ?? console.log;
-  // The demo's files and embedded warehouse live apart from the main job's, so its stand-in users
-  // never mix with real ones.
-  const dataDir = resolve(options.config.dataDir, "demo");
-  const config: Config = Object.freeze({
-    ...options.config,
-    dataDir,
-    usersPerRun: options.users,
-    // Nothing here is flaky enough to wait 3 minutes for; a real failure still shows.
-    taskRetryDelayMs: Math.min(options.config.taskRetryDelayMs, 2_000),
-  });
-  const today = new Date().toISOString().slice(0, 10);
-  const from = new Date(Date.parse(`${today}T00:00:00Z`) - (options.days - 1) * 86_400_000)
-    .toISOString().slice(0, 10);
+  const today = todayUtc();
+  const from = addDays(today, 1 - options.days);
+  const embeddedDir = resolve(dataDir, "warehouse");
   // Ages are computed against the start of today, so a re-run the same day serves the same users.
   await using api = await startFakeRandomUser({ now: new Date(`${today}T00:00:00Z`) });
   logger.info("started the stand-in Random User API (not randomuser.me)", { url: api.url });
-  const warehouse = await openWarehouse(config, { logger });
+  const warehouse = await openWarehouse({ url: options.warehouseUrl, embeddedDir }, { logger });
   try {
     await migrate(warehouse.sql);
-    await prepareDbt(config, logger);
+    await prepareDbtRuntime(options.dbt, { logger });
     const runner = new PipelineRunner({
-      config,
+      // Nothing here is flaky enough to wait 3 minutes for; a real failure still shows.
+      pipelines: definePipelines({
+        retries: options.retryPolicy.retries,
+        retryDelayMs: Math.min(options.retryPolicy.retryDelayMs, 2_000),
+      }),
       warehouse,
       logger,
+      logDir: resolve(dataDir, "logs"),
       env: {
         RANDOMUSER_API_URL: api.url,
         DATA_DIR: dataDir,
@@ -113,8 +116,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   } finally {
     await warehouse.close();
     if (warehouse.startedServer) {
-      await stopEmbeddedWarehouse(embeddedWarehouseDir(config));
-      logger.info("stopped the demo's embedded warehouse", { dir: embeddedWarehouseDir(config) });
+      await stopEmbeddedWarehouse(embeddedDir);
+      logger.info("stopped the demo's embedded warehouse", { dir: embeddedDir });
     }
   }
 }

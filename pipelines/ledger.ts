@@ -14,8 +14,8 @@
 import { hostname } from "node:os";
 import { ulid } from "ulid";
 import type postgres from "postgres";
-import type { FailureClass } from "../tasks/errors.ts";
-import type { Sql } from "../tasks/warehouse.ts";
+import type { FailureClass } from "../tasks/shared/errors.ts";
+import type { Sql } from "../tasks/warehouse/sql_client.ts";
 
 type ReservedSql = postgres.ReservedSql;
 

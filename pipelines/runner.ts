@@ -8,38 +8,36 @@
  *
  * @example
  * ```ts
- * const runner = new PipelineRunner({ config, warehouse, logger });
+ * const runner = new PipelineRunner({ pipelines, warehouse, logger, logDir: "data/logs" });
  * const outcome = await runner.run("extract_load", { ds: "2026-01-02", trigger: "manual" });
  * ```
  *
  * @module
  */
-import { dirname, join, resolve } from "node:path";
-import type { Config } from "../tasks/config.ts";
-import { redactUrl } from "../tasks/config.ts";
-import { failureClassOfExit } from "../tasks/errors.ts";
-import type { Logger } from "../tasks/logger.ts";
-import type { Warehouse } from "../tasks/warehouse.ts";
-import {
-  definePipelines,
-  type PipelineDefinition,
-  type PipelineName,
-  type TaskDefinition,
-} from "./definitions.ts";
+import { dirname, resolve } from "node:path";
+import { failureClassOfExit } from "../tasks/shared/errors.ts";
+import type { Logger } from "../tasks/shared/logger.ts";
+import { DENO_JSON, projectPath } from "../tasks/shared/paths.ts";
+import { redactUrl } from "../tasks/shared/redact_url.ts";
+import { sleep } from "../tasks/shared/sleep.ts";
+import { writeAll } from "../tasks/shared/write_all.ts";
+import type { Warehouse } from "../tasks/warehouse/warehouse.ts";
+import type { PipelineDefinition, PipelineName, Pipelines, TaskDefinition } from "./definitions.ts";
 import { type Failure, RunLedger, type Trigger, type TryOutcome } from "./ledger.ts";
 
-const ROOT = resolve(new URL("..", import.meta.url).pathname);
-const DENO_JSON = join(ROOT, "deno.json");
 const TAIL_BYTES = 16 * 1024;
 /** Failures a retry may heal; usage, terminal and stop are final. */
 const RETRIED: ReadonlySet<Failure> = new Set(["transient", "timeout"]);
 
 /** Options for {@linkcode PipelineRunner}. */
 export interface PipelineRunnerOptions {
-  config: Config;
+  /** The pipelines it runs (`definePipelines`). */
+  pipelines: Pipelines;
   /** The warehouse of the ledger; its URL is passed to every task as `DATABASE_URL`. */
   warehouse: Warehouse;
   logger: Logger;
+  /** Each try's output goes to `<logDir>/<pipeline>/ds=D/<task>/<run_id>-try<N>.log`. */
+  logDir: string;
   /** Aborted on shutdown: the running task gets `shutdownGraceMs` to finish, then is stopped. */
   signal?: AbortSignal;
   shutdownGraceMs?: number;
@@ -72,12 +70,12 @@ export interface RunRequest {
 /** Runs pipelines; see the module documentation. */
 export class PipelineRunner {
   readonly #options: PipelineRunnerOptions;
-  readonly #pipelines: Readonly<Record<PipelineName, PipelineDefinition>>;
+  readonly #pipelines: Pipelines;
   readonly #ledger: RunLedger;
 
   constructor(options: PipelineRunnerOptions) {
     this.#options = options;
-    this.#pipelines = definePipelines(options.config);
+    this.#pipelines = options.pipelines;
     this.#ledger = new RunLedger(options.warehouse.sql);
   }
 
@@ -172,8 +170,11 @@ export class PipelineRunner {
           delay_ms: definition.retryDelayMs,
           error: outcome.error,
         });
-        // A stop signal during the delay is final: no further try starts.
-        if (!(await sleepUnlessAborted(definition.retryDelayMs, signal))) {
+        try {
+          await sleep(definition.retryDelayMs, signal);
+        } catch (interrupted) {
+          if (!signal?.aborted) throw interrupted;
+          // A stop signal during the delay is final: no further try starts.
           return {
             error: `${task.name} stopped after ${tries}, during the retry delay: shutting down ` +
               `(last error: ${error})`,
@@ -189,10 +190,9 @@ export class PipelineRunner {
     task: TaskDefinition,
     attempt: { pipeline: PipelineName; ds: string; runId: string; tryNumber: number },
   ): Promise<TryOutcome> {
-    const { config, logger } = this.#options;
+    const { logger } = this.#options;
     const logPath = resolve(
-      config.dataDir,
-      "logs",
+      this.#options.logDir,
       attempt.pipeline,
       `ds=${attempt.ds}`,
       task.name,
@@ -248,7 +248,7 @@ export class PipelineRunner {
         "-A",
         "--config",
         DENO_JSON,
-        join(ROOT, task.script),
+        projectPath(task.script),
         ...(task.takesDs ? ["--ds", options.ds] : []),
       ],
       env: { ...this.#options.env, DATABASE_URL: warehouse.url },
@@ -323,14 +323,6 @@ export class PipelineRunner {
   }
 }
 
-async function writeAll(
-  target: { write(p: Uint8Array): Promise<number> },
-  chunk: Uint8Array,
-): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) offset += await target.write(chunk.subarray(offset));
-}
-
 function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
   try {
     child.kill(signal);
@@ -344,19 +336,4 @@ function lastNumber(text: string, field: string): number | null {
   const matches = [...text.matchAll(new RegExp(`\\b${field}=(\\d+)\\b`, "g"))];
   const last = matches.at(-1)?.[1];
   return last === undefined ? null : Number(last);
-}
-
-/** Waits `ms`; resolves false at once when `signal` aborts (before or during the wait). */
-function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    if (signal?.aborted) return resolvePromise(false);
-    const timer = setTimeout(() => done(true), ms);
-    const onAbort = () => done(false);
-    function done(slept: boolean) {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      resolvePromise(slept);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

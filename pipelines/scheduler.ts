@@ -1,28 +1,35 @@
 /**
  * The daily scheduler behind `deno task start`: `Deno.cron` triggers both pipelines every day
- * (UTC); on start it brings up what is missing (warehouse, migrations, dbt runtime), marks
- * orphaned runs failed, and runs today's pipelines — and, with `CATCHUP=true`, every missed date
+ * (UTC); on start (the warehouse open and migrated by the caller) it installs the dbt runtime if
+ * missing, marks orphaned runs failed, and runs today's pipelines — and, with `CATCHUP=true`, every missed date
  * since `PIPELINE_START_DATE` — when they have not succeeded yet. transform for a ds starts
  * right after its extract_load succeeds.
  *
  * @module
  */
-import type { Config } from "../tasks/config.ts";
-import { ensureLocalDbt, resolveRunner } from "../tasks/dbt_runner.ts";
-import { errorMessage } from "../tasks/errors.ts";
-import type { Logger } from "../tasks/logger.ts";
-import { migrate } from "../tasks/migrations.ts";
-import { todayUtc } from "../tasks/task_command.ts";
-import type { Warehouse } from "../tasks/warehouse.ts";
-import { definePipelines } from "./definitions.ts";
+import { dateRange, todayUtc } from "../tasks/shared/dates.ts";
+import { errorMessage } from "../tasks/shared/errors.ts";
+import type { Logger } from "../tasks/shared/logger.ts";
+import { type DbtSettings, prepareDbtRuntime } from "../tasks/transform/dbt_runner.ts";
+import type { Warehouse } from "../tasks/warehouse/warehouse.ts";
+import type { Pipelines } from "./definitions.ts";
 import type { Trigger } from "./ledger.ts";
 import { PipelineRunner, type RunOutcome } from "./runner.ts";
 
 /** Options for {@linkcode runScheduler}. */
 export interface SchedulerOptions {
-  config: Config;
+  pipelines: Pipelines;
+  /** Open and migrated. */
   warehouse: Warehouse;
   logger: Logger;
+  /** Where the tries' log files go. */
+  logDir: string;
+  /** Installed before the first run when the local runner needs it. */
+  dbt: DbtSettings;
+  /** At start, also run every date since `startDate` that has not succeeded. */
+  catchup: boolean;
+  /** First date of catch-up; default the first ds in the ledger, else today. */
+  startDate: string | undefined;
   /** Aborting it stops the crons; a running task gets a grace period, then is stopped. */
   signal: AbortSignal;
   shutdownGraceMs?: number;
@@ -30,14 +37,13 @@ export interface SchedulerOptions {
 
 /** Runs until `signal` is aborted and the work in progress has ended. */
 export async function runScheduler(options: SchedulerOptions): Promise<void> {
-  const { config, warehouse, logger, signal } = options;
-  const { applied } = await migrate(warehouse.sql);
-  if (applied.length > 0) logger.info("migrated the warehouse", { applied: applied.length });
-  await prepareDbt(config, logger);
+  const { pipelines, warehouse, logger, signal } = options;
+  await prepareDbtRuntime(options.dbt, { logger });
   const runner = new PipelineRunner({
-    config,
+    pipelines,
     warehouse,
     logger,
+    logDir: options.logDir,
     signal,
     ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
   });
@@ -62,7 +68,6 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
     return tracked;
   };
 
-  const pipelines = definePipelines(config);
   const crons = [
     Deno.cron("extract_load", pipelines.extract_load.schedule, { signal }, () => {
       const ds = todayUtc();
@@ -85,11 +90,11 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
     extract_load: pipelines.extract_load.schedule,
     transform: pipelines.transform.schedule,
     timezone: "UTC",
-    catchup: config.catchup,
+    catchup: options.catchup,
   });
 
   await guard("start-up run", async () => {
-    for (const ds of await startupDates(runner, config)) {
+    for (const ds of await startupDates(runner, options)) {
       if (signal.aborted) break;
       await runDay(runner, { ds, trigger: "catchup" });
     }
@@ -101,11 +106,6 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
   logger.info("shutting down; waiting for the work in progress", { runs: inFlight.size });
   await Promise.allSettled([...inFlight, ...crons]);
   logger.info("scheduler stopped");
-}
-
-/** Installs the pinned dbt into `.venv` first when the local runner will be used. */
-export async function prepareDbt(config: Config, logger: Logger): Promise<void> {
-  if (await resolveRunner(config) === "local" && !config.dbtBin) await ensureLocalDbt({ logger });
 }
 
 /** extract_load for `ds`, then — once it has succeeded — transform, each unless already done. */
@@ -120,19 +120,12 @@ export async function runDay(
 }
 
 /** Today, or with catch-up every date from the start date to today. */
-async function startupDates(runner: PipelineRunner, config: Config): Promise<string[]> {
+async function startupDates(
+  runner: PipelineRunner,
+  options: { catchup: boolean; startDate: string | undefined },
+): Promise<string[]> {
   const today = todayUtc();
-  if (!config.catchup) return [today];
-  const start = config.pipelineStartDate ?? await runner.ledger.firstDs() ?? today;
+  if (!options.catchup) return [today];
+  const start = options.startDate ?? await runner.ledger.firstDs() ?? today;
   return dateRange(start, today);
-}
-
-/** Every date from `from` to `to`, inclusive, as `YYYY-MM-DD`. */
-export function dateRange(from: string, to: string): string[] {
-  const dates: string[] = [];
-  for (let day = new Date(`${from}T00:00:00Z`); day <= new Date(`${to}T00:00:00Z`);) {
-    dates.push(day.toISOString().slice(0, 10));
-    day = new Date(day.getTime() + 86_400_000);
-  }
-  return dates;
 }

@@ -6,14 +6,13 @@
  *
  * @module
  */
-import { ulid } from "ulid";
-import { loadConfig } from "./config.ts";
-import { dbtFailureIsTransient, ensureLocalDbt, resolveRunner, runDbt } from "./dbt_runner.ts";
-import { TerminalError, TransientError } from "./errors.ts";
-import { Logger } from "./logger.ts";
-import { dsOption, printSummary, runTask, taskCommand } from "./task_command.ts";
-import { openWarehouse, type Sql } from "./warehouse.ts";
-import type { DbtRunSummary } from "./dbt_runner.ts";
+import { resolve } from "node:path";
+import { loadConfig } from "./shared/config.ts";
+import { Logger } from "./shared/logger.ts";
+import { dsOption, printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import { prepareDbtRuntime } from "./transform/dbt_runner.ts";
+import { buildFailure, buildStarSchema } from "./transform/star_schema.ts";
+import { openWarehouse } from "./warehouse/warehouse.ts";
 
 const program = taskCommand(
   "transform",
@@ -29,15 +28,16 @@ if (import.meta.main) {
     const config = await loadConfig();
     const logger = new Logger("transform");
     if (options.prepare) {
-      const runner = await resolveRunner(config);
-      if (runner === "local" && !config.dbtBin) await ensureLocalDbt({ logger });
-      printSummary("transform", { prepared: runner });
+      printSummary("transform", { prepared: await prepareDbtRuntime(config.dbt, { logger }) });
       return;
     }
-    await using warehouse = await openWarehouse(config, { logger });
-    const startedAt = new Date();
-    const summary = await runDbt(config, { warehouseUrl: warehouse.url, ds: options.ds, logger });
-    await recordRun(warehouse.sql, { ds: options.ds, startedAt, summary });
+    await using warehouse = await openWarehouse(config.warehouse, { logger });
+    const summary = await buildStarSchema(warehouse, {
+      dbt: config.dbt,
+      ds: options.ds,
+      outDir: resolve(config.dataDir, "dbt"),
+      logger,
+    });
     printSummary("transform", {
       ds: options.ds,
       runner: summary.runner,
@@ -51,45 +51,8 @@ if (import.meta.main) {
       skipped: summary.skipped,
       seconds: summary.seconds.toFixed(1),
     });
-    for (const node of summary.failedNodes) {
-      logger.error("dbt node failed", {
-        node: node.node,
-        status: node.status,
-        message: node.message,
-      });
-    }
-    if (summary.exitCode !== 0) {
-      // One `error:` line, so the runner's ledger says what failed, not just the exit code.
-      const failure = dbtFailureIsTransient(summary) ? TransientError : TerminalError;
-      throw new failure(dbtFailure(summary));
-    }
+    // One `error:` line, so the runner's ledger says what failed, not just the exit code.
+    const failure = buildFailure(summary);
+    if (failure) throw failure;
   });
-}
-
-function dbtFailure(summary: DbtRunSummary): string {
-  const first = summary.failedNodes[0];
-  if (!first) {
-    return `dbt exited with code ${summary.exitCode} before it ran a node; ` +
-      "see DATA_DIR/dbt/logs/dbt.log";
-  }
-  return `dbt build failed (exit ${summary.exitCode}): ${summary.failures} node(s) failed, ` +
-    `first ${first.node} (${first.status}): ${first.message}`;
-}
-
-async function recordRun(
-  sql: Sql,
-  run: { ds: string; startedAt: Date; summary: DbtRunSummary },
-): Promise<void> {
-  const { summary } = run;
-  await sql`
-    insert into meta.dbt_runs (
-      run_id, ds, runner, command, status, exit_code, models, seeds, tests, unit_tests,
-      failures, warnings, skipped, failed_nodes, started_at, finished_at
-    ) values (
-      ${ulid()}, ${run.ds}::date, ${summary.runner}, ${summary.command},
-      ${summary.exitCode === 0 ? "succeeded" : "failed"}, ${summary.exitCode}, ${summary.models},
-      ${summary.seeds}, ${summary.tests}, ${summary.unitTests}, ${summary.failures},
-      ${summary.warnings}, ${summary.skipped}, ${sql.json(summary.failedNodes as never)},
-      ${run.startedAt}, now()
-    )`;
 }

@@ -5,10 +5,10 @@
  * @module
  */
 import { Option } from "@commander-js/extra-typings";
-import { loadConfig } from "./config.ts";
-import { Logger } from "./logger.ts";
-import { dsOption, parseCount, printSummary, runTask, taskCommand } from "./task_command.ts";
-import { extractUsers } from "./user_extract.ts";
+import { loadConfig } from "./shared/config.ts";
+import { Logger } from "./shared/logger.ts";
+import { dsOption, parseCount, printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import { extractUsers } from "./extract/user_extract.ts";
 
 const program = taskCommand(
   "extract",
@@ -39,11 +39,14 @@ if (import.meta.main) {
     const stop = () => interrupt.abort(new Error("interrupted by a signal; nothing was written"));
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
-    const summary = await extractUsers(config, {
+    const summary = await extractUsers({
       ds: options.ds,
+      dataDir: config.dataDir,
+      api: config.api,
+      ...config.extract,
+      users: options.users ?? config.extract.users,
       logger: new Logger("extract"),
       signal: interrupt.signal,
-      ...(options.users === undefined ? {} : { users: options.users }),
     });
     printSummary("extract", {
       ds: summary.ds,

@@ -4,13 +4,14 @@
  *
  * @module
  */
-import { loadConfig } from "./config.ts";
-import { loadUsers } from "./copy_loader.ts";
-import { landingFiles } from "./landing_zone.ts";
-import { Logger } from "./logger.ts";
-import { errorMessage, ExitCode, TransientError } from "./errors.ts";
-import { dsOption, printError, printSummary, runTask, taskCommand } from "./task_command.ts";
-import { openWarehouse } from "./warehouse.ts";
+import { loadConfig } from "./shared/config.ts";
+import { loadUsers } from "./load/copy_loader.ts";
+import { onConnectionCutDuringCopy } from "./load/postgres_workarounds.ts";
+import { landingFiles } from "./landing/landing_zone.ts";
+import { Logger } from "./shared/logger.ts";
+import { errorMessage, ExitCode, TransientError } from "./shared/errors.ts";
+import { dsOption, printError, printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import { openWarehouse } from "./warehouse/warehouse.ts";
 
 const program = taskCommand(
   "load",
@@ -23,20 +24,16 @@ if (import.meta.main) {
     const config = await loadConfig();
     const logger = new Logger("load");
     const file = landingFiles(config.dataDir, options.ds).csv;
-    // When the server cuts the connection mid-COPY, postgres.js 3.4.9 can throw from a timer
-    // after its socket is gone (connection.js nextWrite) instead of rejecting our query. The
-    // transaction died with the connection, so nothing was loaded: say so and exit 1.
-    addEventListener("error", (event) => {
-      event.preventDefault();
+    onConnectionCutDuringCopy((error) => {
       printError(
         new TransientError(
           `loading ${file} into raw.users failed: the warehouse connection broke ` +
-            `(${errorMessage(event.error)}); raw.users is unchanged. Retrying may succeed.`,
+            `(${errorMessage(error)}); raw.users is unchanged. Retrying may succeed.`,
         ),
       );
       Deno.exit(ExitCode.transient);
     });
-    await using warehouse = await openWarehouse(config, { logger });
+    await using warehouse = await openWarehouse(config.warehouse, { logger });
     const summary = await loadUsers(warehouse.sql, { ds: options.ds, file, logger });
     printSummary("load", {
       ds: summary.ds,

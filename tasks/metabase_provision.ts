@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { loadAnalyses } from "./analyses.ts";
-import { loadConfig } from "./config.ts";
-import { UsageError } from "./errors.ts";
-import { Logger } from "./logger.ts";
-import { MetabaseClient } from "./metabase_client.ts";
-import { provisionMetabase } from "./metabase_provisioner.ts";
-import { printSummary, runTask, taskCommand } from "./task_command.ts";
+import { loadAnalyses } from "./analytics/analyses.ts";
+import { loadConfig } from "./shared/config.ts";
+import { UsageError } from "./shared/errors.ts";
+import { Logger } from "./shared/logger.ts";
+import { MetabaseClient } from "./metabase/metabase_client.ts";
+import { provisionMetabase } from "./metabase/metabase_provisioner.ts";
+import { printSummary, runTask, taskCommand } from "./shared/task_command.ts";
 
 const program = taskCommand(
   "metabase:provision",
@@ -30,12 +30,12 @@ if (import.meta.main) {
     if (!config.analystPassword) {
       throw new UsageError("ANALYST_PASSWORD is required: Metabase connects as the analyst role");
     }
-    if (!config.databaseUrl) {
+    if (!config.warehouse.url) {
       throw new UsageError(
         "DATABASE_URL is required: Metabase needs a warehouse it can reach over the network",
       );
     }
-    const warehouse = new URL(config.databaseUrl);
+    const warehouse = new URL(config.warehouse.url);
     const analyses = await loadAnalyses();
     const client = new MetabaseClient(metabase.url);
     logger.info("waiting for Metabase", { url: metabase.url });

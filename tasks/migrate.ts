@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { loadConfig } from "./config.ts";
-import { Logger } from "./logger.ts";
-import { migrate, setAnalystPassword } from "./migrations.ts";
-import { printSummary, runTask, taskCommand } from "./task_command.ts";
-import { openWarehouse } from "./warehouse.ts";
+import { loadConfig } from "./shared/config.ts";
+import { Logger } from "./shared/logger.ts";
+import { migrate, setAnalystPassword } from "./warehouse/migrations.ts";
+import { printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import { openWarehouse } from "./warehouse/warehouse.ts";
 
 const program = taskCommand(
   "migrate",
@@ -19,7 +19,7 @@ if (import.meta.main) {
   await runTask(program, async () => {
     const config = await loadConfig();
     const logger = new Logger("migrate");
-    await using warehouse = await openWarehouse(config, { logger });
+    await using warehouse = await openWarehouse(config.warehouse, { logger });
     const result = await migrate(warehouse.sql);
     if (config.analystPassword) await setAnalystPassword(warehouse.sql, config.analystPassword);
     for (const migration of result.applied) logger.info("applied", { migration: migration.file });

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { ANALYSES_DIR } from "./analyses.ts";
+import { ANALYSES_DIR } from "./shared/paths.ts";
 import { resolve } from "node:path";
-import { writeAnalyticsReport } from "./analytics_report.ts";
-import { loadConfig } from "./config.ts";
-import { Logger } from "./logger.ts";
-import { printSummary, runTask, taskCommand } from "./task_command.ts";
-import { openWarehouse } from "./warehouse.ts";
+import { writeAnalyticsReport } from "./analytics/analytics_report.ts";
+import { loadConfig } from "./shared/config.ts";
+import { Logger } from "./shared/logger.ts";
+import { printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import { openWarehouse } from "./warehouse/warehouse.ts";
 
 const program = taskCommand(
   "report",
@@ -25,7 +25,7 @@ if (import.meta.main) {
   await runTask(program, async (options) => {
     const config = await loadConfig();
     const logger = new Logger("report");
-    await using warehouse = await openWarehouse(config, { logger, max: 1 });
+    await using warehouse = await openWarehouse(config.warehouse, { logger, max: 1 });
     const summary = await writeAnalyticsReport(warehouse.sql, {
       analysesDir: options.analyses ?? ANALYSES_DIR,
       out: resolve(options.out ?? resolve(config.dataDir, "report", "index.html")),

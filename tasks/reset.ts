@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { loadConfig } from "./config.ts";
-import { UsageError } from "./errors.ts";
-import { Logger } from "./logger.ts";
-import { PIPELINE_SCHEMAS, resetWarehouse } from "./migrations.ts";
-import { printSummary, runTask, taskCommand } from "./task_command.ts";
-import { openWarehouse } from "./warehouse.ts";
+import { loadConfig } from "./shared/config.ts";
+import { UsageError } from "./shared/errors.ts";
+import { Logger } from "./shared/logger.ts";
+import { PIPELINE_SCHEMAS, resetWarehouse } from "./warehouse/migrations.ts";
+import { printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import { openWarehouse } from "./warehouse/warehouse.ts";
 
 const program = taskCommand(
   "reset",
@@ -26,7 +26,7 @@ if (import.meta.main) {
     }
     const config = await loadConfig();
     const logger = new Logger("reset");
-    await using warehouse = await openWarehouse(config, { logger });
+    await using warehouse = await openWarehouse(config.warehouse, { logger });
     await resetWarehouse(warehouse.sql);
     printSummary("reset", { dropped: PIPELINE_SCHEMAS.join(","), warehouse: warehouse.displayUrl });
   });

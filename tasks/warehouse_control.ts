@@ -5,15 +5,12 @@
  * @module
  */
 import { Argument } from "@commander-js/extra-typings";
-import { loadConfig, redactUrl } from "./config.ts";
-import { UsageError } from "./errors.ts";
-import { Logger } from "./logger.ts";
-import { printSummary, runTask, taskCommand } from "./task_command.ts";
-import {
-  embeddedWarehouseDir,
-  ensureEmbeddedWarehouse,
-  stopEmbeddedWarehouse,
-} from "./warehouse.ts";
+import { loadConfig } from "./shared/config.ts";
+import { redactUrl } from "./shared/redact_url.ts";
+import { UsageError } from "./shared/errors.ts";
+import { Logger } from "./shared/logger.ts";
+import { printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import { ensureEmbeddedWarehouse, stopEmbeddedWarehouse } from "./warehouse/embedded_postgres.ts";
 
 const program = taskCommand(
   "warehouse",
@@ -27,10 +24,10 @@ if (import.meta.main) {
   await runTask(program, async () => {
     const [action] = program.processedArgs;
     const config = await loadConfig();
-    if (config.databaseUrl !== undefined) {
+    if (config.warehouse.url !== undefined) {
       throw new UsageError("DATABASE_URL is set, so no embedded warehouse is used; unset it first");
     }
-    const dir = embeddedWarehouseDir(config);
+    const dir = config.warehouse.embeddedDir;
     if (action === "stop") {
       const stopped = await stopEmbeddedWarehouse(dir);
       printSummary("warehouse", { dir, state: stopped ? "stopped" : "not running" });

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { CONFIG_VARIABLES } from "../tasks/config.ts";
+import { CONFIG_VARIABLES } from "../tasks/shared/config.ts";
+import { PROJECT_ROOT, projectPath } from "../tasks/shared/paths.ts";
 
-const ROOT = new URL("../", import.meta.url);
-const read = (path: string) => Deno.readTextFile(new URL(path, ROOT));
+const read = (path: string) => Deno.readTextFile(projectPath(path));
 
 interface Service {
   image?: string;
@@ -28,7 +28,12 @@ const compose = parse(await read("docker-compose.yml")) as {
 
 async function tool(command: string, args: string[]): Promise<Deno.CommandOutput | undefined> {
   try {
-    return await new Deno.Command(command, { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
+    return await new Deno.Command(command, {
+      args,
+      cwd: PROJECT_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    })
       .output();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
@@ -149,7 +154,7 @@ Deno.test({
   },
 });
 
-const hadolint = new URL(".venv/bin/hadolint", ROOT).pathname;
+const hadolint = projectPath(".venv", "bin", "hadolint");
 const hadolintInstalled = await tool(hadolint, ["--version"]) !== undefined;
 Deno.test({
   name: "hadolint finds nothing in the Dockerfile",

@@ -1,21 +1,22 @@
 import assert from "node:assert/strict";
-import { loadConfig, parseDuration, redactUrl } from "../tasks/config.ts";
-import { UsageError } from "../tasks/errors.ts";
+import { loadConfig, parseDuration } from "../tasks/shared/config.ts";
+import { redactUrl } from "../tasks/shared/redact_url.ts";
+import { UsageError } from "../tasks/shared/errors.ts";
 
 Deno.test("defaults match the documented configuration", async () => {
   const config = await loadConfig({ env: {}, envFile: null });
   assert.deepEqual(
     {
-      databaseUrl: config.databaseUrl,
-      apiUrl: config.apiUrl,
-      usersPerRun: config.usersPerRun,
-      apiPageSize: config.apiPageSize,
-      apiConcurrency: config.apiConcurrency,
+      databaseUrl: config.warehouse.url,
+      apiUrl: config.api.baseUrl,
+      usersPerRun: config.extract.users,
+      apiPageSize: config.extract.pageSize,
+      apiConcurrency: config.extract.concurrency,
       dataDir: config.dataDir,
-      dbtRunner: config.dbtRunner,
-      taskRetries: config.taskRetries,
-      taskRetryDelayMs: config.taskRetryDelayMs,
-      catchup: config.catchup,
+      dbtRunner: config.dbt.runner,
+      taskRetries: config.retryPolicy.retries,
+      taskRetryDelayMs: config.retryPolicy.retryDelayMs,
+      catchup: config.schedule.catchup,
     },
     {
       databaseUrl: undefined,
@@ -44,7 +45,7 @@ Deno.test(".env fills what the environment leaves unset, and flags win over both
     envFile,
     overrides: { DATA_DIR: "/override" },
   });
-  assert.deepEqual([config.usersPerRun, config.apiConcurrency, config.dataDir], [
+  assert.deepEqual([config.extract.users, config.extract.concurrency, config.dataDir], [
     123,
     3,
     "/override",

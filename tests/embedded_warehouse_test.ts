@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { startFakeRandomUser } from "./fake_randomuser/server.ts";
+import { startFakeRandomUser } from "../tasks/stand_in/randomuser_server.ts";
 import { assertExit } from "./helpers/pipeline_fixture.ts";
 import { createWorkspace, runTaskProcess } from "./helpers/task_process.ts";
-import { connect } from "../tasks/warehouse.ts";
+import { connect } from "../tasks/warehouse/sql_client.ts";
 
 Deno.test("without DATABASE_URL the tasks start, reuse and can stop an embedded warehouse", async () => {
   await using api = await startFakeRandomUser();

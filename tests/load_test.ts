@@ -4,7 +4,7 @@ import {
   createPipelineFixture,
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
-import { USER_COLUMNS } from "../tasks/user_schema.ts";
+import { USER_COLUMNS } from "../tasks/extract/user_schema.ts";
 
 const DS = "2026-01-01";
 

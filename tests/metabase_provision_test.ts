@@ -4,8 +4,8 @@
  * warehouse side is real: the stand-in checks the analyst login against the test database.
  */
 import assert from "node:assert/strict";
-import { loadAnalyses } from "../tasks/analyses.ts";
-import { connect } from "../tasks/warehouse.ts";
+import { loadAnalyses } from "../tasks/analytics/analyses.ts";
+import { connect } from "../tasks/warehouse/sql_client.ts";
 import { type FakeMetabaseOptions, startFakeMetabase } from "./fake_metabase/server.ts";
 import {
   assertExit,

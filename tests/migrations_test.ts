@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { assertExit, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
 import { createTestDatabase } from "./helpers/test_warehouse.ts";
-import { destructiveStatement, migrate, readMigrations } from "../tasks/migrations.ts";
-import { TerminalError } from "../tasks/errors.ts";
-import { USER_COLUMNS } from "../tasks/user_schema.ts";
-import { connect } from "../tasks/warehouse.ts";
+import { destructiveStatement, migrate, readMigrations } from "../tasks/warehouse/migrations.ts";
+import { TerminalError } from "../tasks/shared/errors.ts";
+import { USER_COLUMNS } from "../tasks/extract/user_schema.ts";
+import { connect } from "../tasks/warehouse/sql_client.ts";
 
-async function migrationsDir(files: Record<string, string>): Promise<URL> {
+async function migrationsDir(files: Record<string, string>): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "relt-migrations-" });
   for (const [name, sql] of Object.entries(files)) await Deno.writeTextFile(`${dir}/${name}`, sql);
-  return new URL(`file://${dir}/`);
+  return dir;
 }
 
 Deno.test("migrate applies each migration once and records it in the ledger", async () => {
@@ -68,7 +68,7 @@ Deno.test("a migration edited after it was applied is refused", async () => {
   await using db = await createTestDatabase();
   const dir = await migrationsDir({ "0001_t.sql": "create table public.t (a int);" });
   await migrate(db.sql, { dir });
-  await Deno.writeTextFile(new URL("0001_t.sql", dir), "create table public.t (a bigint);");
+  await Deno.writeTextFile(`${dir}/0001_t.sql`, "create table public.t (a bigint);");
   await assert.rejects(migrate(db.sql, { dir }), (error: Error) => {
     assert.ok(error instanceof TerminalError);
     assert.match(error.message, /migration 0001_t\.sql was changed after it was applied/);

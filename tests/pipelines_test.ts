@@ -5,7 +5,8 @@ import {
   createPipelineFixture,
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
-import { todayUtc } from "../tasks/task_command.ts";
+import { collectStderr } from "./helpers/task_process.ts";
+import { todayUtc } from "../tasks/shared/dates.ts";
 
 // Small runs and short retry delays: the behaviour is the same as at 10 000 users and 3 minutes.
 const FAST = { USERS_PER_RUN: "300", TASK_RETRY_DELAY: "50ms" };
@@ -280,22 +281,20 @@ Deno.test("the scheduler catches up to today at start, keeps running, fires its 
     PIPELINE_START_DATE: yesterday,
     DENO_CRON_TEST_SCHEDULE_OFFSET: "3000",
   });
-  let log = "";
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) log += decoder.decode(chunk, { stream: true });
-  })();
-  const stdout = child.stdout.cancel();
+  const stderr = collectStderr(child);
   try {
     const deadline = Date.now() + 120_000;
     const done = async () => {
       const ledger = await runs(fixture).catch(() => []);
       return ledger.filter((r) => r.ds === today && r.state === "succeeded").length === 2 &&
-        /msg="daily trigger fired" pipeline=extract_load/.test(log) &&
-        /msg="daily trigger fired" pipeline=transform/.test(log);
+        /msg="daily trigger fired" pipeline=extract_load/.test(stderr.text) &&
+        /msg="daily trigger fired" pipeline=transform/.test(stderr.text);
     };
     while (!(await done())) {
-      assert.ok(Date.now() < deadline, `the scheduler did not run today's pipelines:\n${log}`);
+      assert.ok(
+        Date.now() < deadline,
+        `the scheduler did not run today's pipelines:\n${stderr.text}`,
+      );
       await new Promise((r) => setTimeout(r, 250));
     }
     const ledger = await runs(fixture);
@@ -313,16 +312,16 @@ Deno.test("the scheduler catches up to today at start, keeps running, fires its 
     );
     assert.ok(ledger.slice(0, 2).every((r) => r.trigger === "catchup"), "yesterday is caught up");
     assert.match(
-      log,
+      stderr.text,
       new RegExp(`msg="already succeeded; nothing to run" pipeline=extract_load ds=${today}`),
     );
   } finally {
     child.kill("SIGTERM");
   }
   const status = await child.status;
-  await Promise.all([reading, stdout]);
-  assert.equal(status.code, 0, log);
-  assert.match(log, /msg="scheduler stopped"/);
+  await stderr.drained;
+  assert.equal(status.code, 0, stderr.text);
+  assert.match(stderr.text, /msg="scheduler stopped"/);
 });
 
 Deno.test("a stop signal during a retry delay is final: no new try, the run failed as stopped", async () => {
@@ -333,19 +332,17 @@ Deno.test("a stop signal during a retry delay is final: no new try, the run fail
     API_RETRIES: "0",
     TASK_RETRY_DELAY: "10m",
   });
-  let log = "";
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) log += decoder.decode(chunk, { stream: true });
-  })();
-  const stdout = child.stdout.cancel();
+  const stderr = collectStderr(child);
   const deadline = Date.now() + 120_000;
-  while (!/msg="task failed; retrying"/.test(log)) {
-    assert.ok(Date.now() < deadline, `the first try did not fail:\n${log}`);
+  while (!/msg="task failed; retrying"/.test(stderr.text)) {
+    assert.ok(Date.now() < deadline, `the first try did not fail:\n${stderr.text}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   // The first failed try says what is wrong and the two ways out.
-  assert.match(log, /msg="task failed" .*task=extract .*error="page 1: the API answered 503/);
+  assert.match(
+    stderr.text,
+    /msg="task failed" .*task=extract .*error="page 1: the API answered 503/,
+  );
   child.kill("SIGTERM");
   // Within the scheduler's grace period (30 s), not after the 10-minute delay.
   const stopped = await Promise.race([
@@ -353,9 +350,9 @@ Deno.test("a stop signal during a retry delay is final: no new try, the run fail
     new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000)),
   ]);
   if (!stopped) child.kill("SIGKILL");
-  await Promise.all([reading, stdout]);
-  assert.ok(stopped, `the scheduler did not stop within its grace period:\n${log}`);
-  assert.ok([0, 143].includes(stopped.code), `exit ${stopped.code}\n${log}`);
+  await stderr.drained;
+  assert.ok(stopped, `the scheduler did not stop within its grace period:\n${stderr.text}`);
+  assert.ok([0, 143].includes(stopped.code), `exit ${stopped.code}\n${stderr.text}`);
   const extract = (await tries(fixture, "extract_load", todayUtc())).filter((t) =>
     t.task === "extract"
   );
@@ -364,5 +361,5 @@ Deno.test("a stop signal during a retry delay is final: no new try, the run fail
   assert.equal(run?.state, "failed");
   assert.equal(run?.failure, "stopped");
   assert.match(run?.error ?? "", /^extract stopped after 1 try, during the retry delay/);
-  assert.match(log, /msg="scheduler stopped"/);
+  assert.match(stderr.text, /msg="scheduler stopped"/);
 });

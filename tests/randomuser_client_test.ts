@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
-import { parseRetryAfter, RandomUserClient, type RetryEvent } from "../tasks/randomuser_client.ts";
-import { TerminalError, TransientError } from "../tasks/errors.ts";
-import { startFakeRandomUser } from "./fake_randomuser/server.ts";
+import {
+  parseRetryAfter,
+  RandomUserClient,
+  type RetryEvent,
+} from "../tasks/extract/randomuser_client.ts";
+import { TerminalError, TransientError } from "../tasks/shared/errors.ts";
+import { startFakeRandomUser } from "../tasks/stand_in/randomuser_server.ts";
 
 Deno.test("Retry-After decides the wait before the retry", async () => {
   await using api = await startFakeRandomUser();

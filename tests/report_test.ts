@@ -10,7 +10,7 @@ import {
 } from "./helpers/pipeline_fixture.ts";
 import { launchChromium } from "./helpers/browser.ts";
 
-const ANALYSES_DIR = new URL("../dbt_project/analyses/", import.meta.url).pathname;
+import { ANALYSES_DIR } from "../tasks/shared/paths.ts";
 const HOSTILE_CITY = `<script src="https://evil.example/x.js"></script> & "Ville"`;
 
 /** An analysis as the test reads it, independently of the report's own loader. */

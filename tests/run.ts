@@ -9,9 +9,12 @@
  *
  * @module
  */
-import { ensureEmbeddedWarehouse, stopEmbeddedWarehouse } from "../tasks/warehouse.ts";
+import {
+  ensureEmbeddedWarehouse,
+  stopEmbeddedWarehouse,
+} from "../tasks/warehouse/embedded_postgres.ts";
+import { PROJECT_ROOT } from "../tasks/shared/paths.ts";
 
-const root = new URL("../", import.meta.url).pathname;
 let url = Deno.env.get("TEST_DATABASE_URL");
 let embeddedDir: string | undefined;
 let tempDir: string | undefined;
@@ -43,7 +46,7 @@ let summary = "";
 try {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", "-A", "--no-check", ...args],
-    cwd: root,
+    cwd: PROJECT_ROOT,
     env: {
       TEST_DATABASE_URL: url,
       NO_COLOR: "1",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { AtomicFile, UserCsvStream } from "../tasks/user_csv.ts";
+import { AtomicFile } from "../tasks/shared/atomic_file.ts";
+import { UserCsvStream } from "../tasks/extract/user_csv_stream.ts";
 
 async function encode(
   rows: Array<Array<string | number | null>>,

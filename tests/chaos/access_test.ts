@@ -8,11 +8,11 @@ import { relative } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { assertExit } from "../helpers/pipeline_fixture.ts";
 import { testServerUrl } from "../helpers/test_warehouse.ts";
-import { connect } from "../../tasks/warehouse.ts";
+import { connect } from "../../tasks/warehouse/sql_client.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { type ChaosFixture, createChaosFixture, delay, secondsSince } from "./chaos_fixture.ts";
+import { PROJECT_ROOT, projectPath } from "../../tasks/shared/paths.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const DS = "2026-06-01";
 const FAST = { USERS_PER_RUN: "300", TASK_RETRY_DELAY: "10ms", TASK_RETRIES: "0" };
 
@@ -407,7 +407,7 @@ const sqlBuildingRule: Deno.lint.Plugin = {
             const callee = node.callee;
             if (callee.type !== "MemberExpression" || callee.property.type !== "Identifier") return;
             if (callee.property.name !== "unsafe") return;
-            const file = relative(ROOT, context.filename);
+            const file = relative(PROJECT_ROOT, context.filename);
             if (REVIEWED_UNSAFE.has(`${file}: ${text(node)}`)) return;
             context.report({
               node,
@@ -425,14 +425,14 @@ Deno.test("no SQL is built from values in tasks/ or pipelines/", async () => {
   const findings: string[] = [];
   let files = 0;
   for (const dir of ["tasks", "pipelines"]) {
-    for await (const path of filesUnder(`${ROOT}${dir}`)) {
+    for await (const path of filesUnder(projectPath(dir))) {
       if (!path.endsWith(".ts")) continue;
       files++;
       const source = await Deno.readTextFile(path);
       for (const diagnostic of Deno.lint.runPlugin(sqlBuildingRule, path, source)) {
         const line = source.slice(0, diagnostic.range[0]).split("\n").length;
         findings.push(
-          `${relative(ROOT, path)}:${line}: ${diagnostic.message.replace(/\s+/g, " ")}`,
+          `${relative(PROJECT_ROOT, path)}:${line}: ${diagnostic.message.replace(/\s+/g, " ")}`,
         );
       }
     }
@@ -455,13 +455,13 @@ Deno.test("the rule that finds SQL built from values finds it", () => {
     "const e = `page ${n} of ${m}: select a file`;", // a message, not SQL
     "const f = tx<{ n: number }[]>`select count(*) from ${tx(table)}`;",
   ].join("\n");
-  const lines = Deno.lint.runPlugin(sqlBuildingRule, `${ROOT}tasks/example.ts`, source)
+  const lines = Deno.lint.runPlugin(sqlBuildingRule, projectPath("tasks", "example.ts"), source)
     .map((diagnostic) => source.slice(0, diagnostic.range[0]).split("\n").length);
   assert.deepEqual(lines.sort(), [2, 3, 4]);
 });
 
 Deno.test("the containers run as a non-root user", async () => {
-  const dockerfile = await Deno.readTextFile(`${ROOT}Dockerfile`);
+  const dockerfile = await Deno.readTextFile(projectPath("Dockerfile"));
   const instructions = dockerfile.split("\n").map((line) => line.trim())
     .filter((line) => line && !line.startsWith("#"));
   const finalStage = instructions.slice(
@@ -471,7 +471,7 @@ Deno.test("the containers run as a non-root user", async () => {
   assert.ok(user, "the final stage of the Dockerfile sets no USER: it runs as root");
   assert.doesNotMatch(user, /^(root|0)(:|$)/, `the image runs as ${user}`);
 
-  const compose = parseYaml(await Deno.readTextFile(`${ROOT}docker-compose.yml`)) as {
+  const compose = parseYaml(await Deno.readTextFile(projectPath("docker-compose.yml"))) as {
     services: Record<string, { user?: string | number; build?: unknown; image?: string }>;
   };
   const root = Object.entries(compose.services)

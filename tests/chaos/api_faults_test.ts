@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { assertExit } from "../helpers/pipeline_fixture.ts";
-import type { Fault } from "../fake_randomuser/faults.ts";
+import type { Fault } from "../../tasks/stand_in/faults.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { type ChaosFixture, createChaosFixture, secondsSince } from "./chaos_fixture.ts";
 

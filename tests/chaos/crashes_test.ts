@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { assertExit } from "../helpers/pipeline_fixture.ts";
-import { todayUtc } from "../../tasks/task_command.ts";
+import { todayUtc } from "../../tasks/shared/dates.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { createChaosFixture, secondsSince, waitUntil } from "./chaos_fixture.ts";
 

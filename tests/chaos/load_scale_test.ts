@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { assertExit } from "../helpers/pipeline_fixture.ts";
-import { dateRange } from "../../pipelines/scheduler.ts";
+import { dateRange } from "../../tasks/shared/dates.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { type ChaosFixture, createChaosFixture, secondsSince } from "./chaos_fixture.ts";
 

@@ -11,8 +11,11 @@
  *
  * @module
  */
-import { type FakeRandomUser, startFakeRandomUser } from "../fake_randomuser/server.ts";
-import { type LandingFiles, landingFiles } from "../../tasks/landing_zone.ts";
+import {
+  type FakeRandomUser,
+  startFakeRandomUser,
+} from "../../tasks/stand_in/randomuser_server.ts";
+import { type LandingFiles, landingFiles } from "../../tasks/landing/landing_zone.ts";
 import { createTestDatabase, type TestDatabase } from "./test_warehouse.ts";
 import {
   createWorkspace,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DENO_JSON, projectPath } from "../../tasks/shared/paths.ts";
 
 /** What a finished task process left behind. */
 export interface TaskResult {
@@ -21,8 +22,6 @@ export interface TaskProcessOptions {
   /** Kill the task after this long, so a hang fails the test instead of the suite; 180 s. */
   timeoutMs?: number;
 }
-
-const ROOT = new URL("../../", import.meta.url);
 
 /** Runs `deno run -A tasks/<task>.ts ...args` and waits for it. */
 export function runTaskProcess(
@@ -89,8 +88,8 @@ function scriptCommand(
       "run",
       "-A",
       "--config",
-      new URL("deno.json", ROOT).pathname,
-      new URL(script, ROOT).pathname,
+      DENO_JSON,
+      projectPath(script),
       ...options.args,
     ],
     cwd: options.cwd,
@@ -120,5 +119,29 @@ export async function createWorkspace(): Promise<Workspace> {
     async [Symbol.asyncDispose]() {
       await Deno.remove(dir, { recursive: true });
     },
+  };
+}
+
+/** What a spawned process has logged on stderr so far; its stdout is discarded. */
+export interface ProcessLog {
+  /** Everything on stderr so far. */
+  readonly text: string;
+  /** Resolves when both streams have ended (await it after the process exits). */
+  readonly drained: Promise<void>;
+}
+
+/** Collects `child`'s stderr as text as it comes and discards its stdout. */
+export function collectStderr(child: Deno.ChildProcess): ProcessLog {
+  let text = "";
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) text += decoder.decode(chunk, { stream: true });
+  })();
+  const drained = Promise.all([reading, child.stdout.cancel()]).then(() => {});
+  return {
+    get text() {
+      return text;
+    },
+    drained,
   };
 }

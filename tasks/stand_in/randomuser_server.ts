@@ -3,15 +3,15 @@
  * it answers `GET /api/` on 127.0.0.1 in the v1.4 JSON shape and serves the faults a test queues.
  */
 
+import type { Nationality } from "./nationality_profiles.ts";
 import {
   generatePage,
   generatePageBody,
   MAX_PAGE,
   MAX_RESULTS,
-  type Nationality,
   parseNationalities,
   randomSeed,
-} from "./generator.ts";
+} from "./user_generator.ts";
 import {
   applyDataFault,
   type Fault,

@@ -13,7 +13,8 @@
  * @module
  */
 import { z } from "zod";
-import { errorMessage, TerminalError, TransientError } from "./errors.ts";
+import { errorMessage, TerminalError, TransientError } from "../shared/errors.ts";
+import { sleep } from "../shared/sleep.ts";
 
 const sessionProperties = z.object({
   "setup-token": z.string().nullable().optional(),
@@ -97,7 +98,7 @@ export class MetabaseClient {
             `(last answer: ${last}); is it running, and is METABASE_URL right?`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 2_000));
+      await sleep(options.intervalMs ?? 2_000);
     }
   }
 

@@ -14,10 +14,8 @@
 import { basename, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { TerminalError } from "./errors.ts";
-
-/** The project's analyses directory. */
-export const ANALYSES_DIR = new URL("../dbt_project/analyses/", import.meta.url).pathname;
+import { TerminalError } from "../shared/errors.ts";
+import { ANALYSES_DIR } from "../shared/paths.ts";
 
 /** The schema dbt builds the marts in (see dbt_project.yml). */
 export const MARTS_SCHEMA = "analytics";

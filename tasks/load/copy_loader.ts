@@ -18,10 +18,16 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parse as parseCsv } from "csv-parse/sync";
 import { ulid } from "ulid";
-import { errorMessage, isTransientPostgresError, TerminalError, TransientError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
+import {
+  errorMessage,
+  isTransientPostgresError,
+  TerminalError,
+  TransientError,
+} from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
 import postgres from "postgres";
-import type { Sql, TransactionSql } from "./warehouse.ts";
+import type { Sql, TransactionSql } from "../warehouse/sql_client.ts";
+import { type CopyQuery, serverErrorOf } from "./postgres_workarounds.ts";
 
 /** Options for {@linkcode loadUsers}. */
 export interface LoadOptions {
@@ -234,31 +240,14 @@ function commaList(
 }
 
 /**
- * Streams `file` into a `COPY … FROM STDIN` and returns its size and SHA-256.
- *
- * Guards porsager/postgres#1173 (open in 3.4.9): when the server rejects the data after the
- * last chunk was sent, the writable never settles and the transaction never rolls back. The
- * server's error still reaches the query's `reject`, so we listen there and fail the pipeline.
+ * Streams `file` into a `COPY … FROM STDIN` and returns its size and SHA-256. A COPY the server
+ * refuses fails at once (see `serverErrorOf`, porsager/postgres#1173).
  */
 async function copyFile(
-  query: ReturnType<Sql["unsafe"]>,
+  query: CopyQuery,
   file: string,
 ): Promise<{ bytes: number; sha256: string }> {
-  const internals = query as unknown as { reject?: (error: unknown) => void };
-  const originalReject = internals.reject;
-  if (typeof originalReject !== "function") {
-    throw new TerminalError(
-      "postgres.js internals changed: the COPY error guard needs Query.reject; keep postgres " +
-        "pinned at 3.4.9 or revisit the guard in tasks/copy_loader.ts",
-    );
-  }
-  const serverError = new Promise<never>((_, reject) => {
-    internals.reject = (error) => {
-      reject(error);
-      originalReject(error);
-    };
-  });
-  serverError.catch(() => {}); // raced below; this only prevents an unhandled rejection
+  const serverError = serverErrorOf(query);
   const hash = createHash("sha256");
   let bytes = 0;
   const measure = new Transform({

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { redactUrl } from "./config.ts";
+import { redactUrl } from "./redact_url.ts";
 
 /** A value a log field may hold. */
 export type LogValue = string | number | boolean | null | undefined;

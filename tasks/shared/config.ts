@@ -5,14 +5,17 @@
  * @example
  * ```ts
  * const config = await loadConfig();
- * console.log(config.usersPerRun); // 10000 unless USERS_PER_RUN says otherwise
+ * console.log(config.extract.users); // 10000 unless USERS_PER_RUN says otherwise
  * ```
  *
  * @module
  */
+import { resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
+import { isCalendarDate } from "./dates.ts";
 import { UsageError } from "./errors.ts";
+import { redactUrl } from "./redact_url.ts";
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const DURATION_UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
@@ -75,6 +78,7 @@ const environmentSchema = z.object({
   DBT_RUNNER: z.enum(["auto", "docker", "local"], { error: "must be auto, docker or local" })
     .default("auto"),
   DBT_BIN: z.string().min(1).optional(),
+  PYTHON: z.string().min(1, "must be a Python 3 executable").default("python3"),
   DBT_IMAGE: z.string().min(1, "must be a Docker image reference").default(
     "ghcr.io/dbt-labs/dbt-postgres:1.11.0",
   ),
@@ -90,25 +94,39 @@ const environmentSchema = z.object({
   CATCHUP: boolean(false),
 });
 
-/** The validated configuration every task receives. */
+/**
+ * The validated configuration every entry point receives. Its groups are shaped like the options
+ * of the library functions they feed (`openWarehouse(config.warehouse)`, `config.api` for the
+ * client, `config.dbt` for the dbt runner…), so library code never sees the whole `Config`.
+ */
 export interface Config {
-  /** Warehouse URL; `undefined` means the embedded PostgreSQL in `<dataDir>/warehouse`. */
-  readonly databaseUrl: string | undefined;
-  readonly apiUrl: string;
-  readonly usersPerRun: number;
-  readonly apiPageSize: number;
-  readonly apiConcurrency: number;
-  readonly apiRetries: number;
-  readonly apiTimeoutMs: number;
-  /** First backoff delay between API retries (doubled per retry) when no Retry-After is sent. */
-  readonly apiRetryDelayMs: number;
-  readonly maxRejectRate: number;
+  /** The landing zone, logs and (by default) the embedded warehouse live here. */
   readonly dataDir: string;
-  readonly dbtRunner: "auto" | "docker" | "local";
-  /** A dbt executable to use for `DBT_RUNNER=local` instead of `.venv` (e.g. in the image). */
-  readonly dbtBin: string | undefined;
-  /** The dbt-postgres image `DBT_RUNNER=docker` runs. */
-  readonly dbtImage: string;
+  /** `url` from `DATABASE_URL`; when it is `undefined`, the embedded PostgreSQL in `embeddedDir`. */
+  readonly warehouse: { readonly url: string | undefined; readonly embeddedDir: string };
+  /** The Random User API client. */
+  readonly api: {
+    readonly baseUrl: string;
+    readonly retries: number;
+    readonly timeoutMs: number;
+    /** First backoff delay between retries (doubled per retry) when no Retry-After is sent. */
+    readonly retryBaseDelayMs: number;
+  };
+  /** The extract of one logical date. */
+  readonly extract: {
+    readonly users: number;
+    readonly pageSize: number;
+    readonly concurrency: number;
+    readonly maxRejectRate: number;
+  };
+  /** How dbt runs: `runner` auto/docker/local, a dbt executable instead of `.venv`, the image. */
+  readonly dbt: {
+    readonly runner: "auto" | "docker" | "local";
+    readonly bin: string | undefined;
+    readonly image: string;
+    /** The Python that creates `.venv` (`PYTHON`). */
+    readonly python: string;
+  };
   /** When set, `migrate` lets the read-only `analyst` role log in with it (Metabase). */
   readonly analystPassword: string | undefined;
   /** Metabase for `metabase:provision`: its URL, admin login, and how it reaches the warehouse. */
@@ -120,10 +138,10 @@ export interface Config {
     readonly warehouseHost: string | undefined;
     readonly waitMs: number;
   };
-  readonly taskRetries: number;
-  readonly taskRetryDelayMs: number;
-  readonly pipelineStartDate: string | undefined;
-  readonly catchup: boolean;
+  /** Retries of a task after a transient failure, and the delay between tries. */
+  readonly retryPolicy: { readonly retries: number; readonly retryDelayMs: number };
+  /** The scheduler's window: catch up missed dates since `startDate`? */
+  readonly schedule: { readonly catchup: boolean; readonly startDate: string | undefined };
 }
 
 /** The names of the environment variables {@linkcode loadConfig} reads. */
@@ -175,49 +193,40 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     throw new UsageError(`invalid configuration: ${name} ${issue?.message ?? "is invalid"}${got}`);
   }
   const v = parsed.data;
-  return Object.freeze({
-    databaseUrl: v.DATABASE_URL,
-    apiUrl: v.RANDOMUSER_API_URL,
-    usersPerRun: v.USERS_PER_RUN,
-    apiPageSize: v.API_PAGE_SIZE,
-    apiConcurrency: v.API_CONCURRENCY,
-    apiRetries: v.API_RETRIES,
-    apiTimeoutMs: v.API_TIMEOUT,
-    apiRetryDelayMs: v.API_RETRY_DELAY,
-    maxRejectRate: v.MAX_REJECT_RATE,
+  return deepFreeze({
     dataDir: v.DATA_DIR,
-    dbtRunner: v.DBT_RUNNER,
-    dbtBin: v.DBT_BIN,
-    dbtImage: v.DBT_IMAGE,
+    warehouse: { url: v.DATABASE_URL, embeddedDir: resolve(v.DATA_DIR, "warehouse") },
+    api: {
+      baseUrl: v.RANDOMUSER_API_URL,
+      retries: v.API_RETRIES,
+      timeoutMs: v.API_TIMEOUT,
+      retryBaseDelayMs: v.API_RETRY_DELAY,
+    },
+    extract: {
+      users: v.USERS_PER_RUN,
+      pageSize: v.API_PAGE_SIZE,
+      concurrency: v.API_CONCURRENCY,
+      maxRejectRate: v.MAX_REJECT_RATE,
+    },
+    dbt: { runner: v.DBT_RUNNER, bin: v.DBT_BIN, image: v.DBT_IMAGE, python: v.PYTHON },
     analystPassword: v.ANALYST_PASSWORD,
-    metabase: Object.freeze({
+    metabase: {
       url: v.METABASE_URL,
       adminEmail: v.METABASE_ADMIN_EMAIL,
       adminPassword: v.METABASE_ADMIN_PASSWORD,
       warehouseHost: v.METABASE_WAREHOUSE_HOST,
       waitMs: v.METABASE_WAIT,
-    }),
-    taskRetries: v.TASK_RETRIES,
-    taskRetryDelayMs: v.TASK_RETRY_DELAY,
-    pipelineStartDate: v.PIPELINE_START_DATE,
-    catchup: v.CATCHUP,
+    },
+    retryPolicy: { retries: v.TASK_RETRIES, retryDelayMs: v.TASK_RETRY_DELAY },
+    schedule: { catchup: v.CATCHUP, startDate: v.PIPELINE_START_DATE },
   });
 }
 
-/**
- * Hides the password of every URL in `text` (`postgres://app:***@host/db`) so it can be printed.
- * The password runs to the last `@` before the host, so `@`, `:` and spaces inside it are hidden
- * too (over-redacting free text after a URL is the safe side).
- */
-export function redactUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^/?#]*@/gi, "$1***@");
-}
-
-/** True when `text` is `YYYY-MM-DD` and names a real day (no 2026-02-30). */
-export function isCalendarDate(text: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
-  const date = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === "object" && child !== null) deepFreeze(child);
+  }
+  return Object.freeze(value);
 }
 
 async function readDotenv(path: string): Promise<Record<string, string>> {

@@ -13,14 +13,10 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
-import { isCalendarDate, redactUrl } from "./config.ts";
+import { isCalendarDate, todayUtc } from "./dates.ts";
+import { redactUrl } from "./redact_url.ts";
 import { errorMessage, ExitCode, exitCodeFor } from "./errors.ts";
 import { type LogFields, logfmt } from "./logger.ts";
-
-/** Today's date in UTC, `YYYY-MM-DD`: the default logical date. */
-export function todayUtc(now: Date = new Date()): string {
-  return now.toISOString().slice(0, 10);
-}
 
 /** Parses a `--ds`-style argument. */
 export function parseDate(value: string): string {

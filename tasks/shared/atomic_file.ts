@@ -1,15 +1,12 @@
 /**
- * Users as CSV bytes: {@linkcode UserCsvStream} turns batches of rows into RFC 4180 text, and
- * {@linkcode AtomicFile} writes a file under a temporary name and renames it only when complete,
- * so a reader never sees half a file.
- *
- * NULL and the empty string stay distinct: NULL is written as an empty unquoted field and `""`
- * as a quoted empty field, which is exactly how PostgreSQL's `COPY … (FORMAT csv)` reads them.
+ * A file written under a temporary name in its final directory and renamed into place only when
+ * complete, after an fsync of the file and then of the directory: a reader never sees half a
+ * file, and a crash leaves the previous version. Temporaries left by dead writers are removed.
  *
  * @example
  * ```ts
  * const file = await AtomicFile.create("data/raw/ds=2026-01-01/random_user.csv");
- * await rows.pipeThrough(new UserCsvStream({ columns: USER_COLUMNS })).pipeTo(file.writable);
+ * await bytes.pipeTo(file.writable);
  * await file.commit();
  * ```
  *
@@ -17,64 +14,8 @@
  */
 import { basename, dirname, join } from "node:path";
 import { ignoreNotFound } from "./errors.ts";
-import type { UserRow } from "./user_schema.ts";
-
-/** Options for {@linkcode UserCsvStream}. */
-export interface UserCsvStreamOptions {
-  /** The header row, written first (also when no rows follow). */
-  columns: readonly string[];
-}
-
-// Hand-written rather than csv-stringify, because it was the extract's largest cost: on a
-// 5 000-user page csv-stringify 6.9 took 110-230 ms, this 26 ms, for the same bytes (issue 8,
-// `deno task bench`). RFC 4180: CRLF after every record; a field with a quote, comma, CR or LF
-// is quoted, quotes doubled. NULL is an empty unquoted field and "" a quoted empty one, as
-// COPY … (FORMAT csv) reads them; a bare `\.` (COPY's end marker) is quoted too.
-const NEEDS_QUOTES = /[",\r\n]/;
-
-function csvField(value: string | number | null): string {
-  if (value === null) return "";
-  if (typeof value === "number") return String(value);
-  if (value === "") return '""';
-  if (NEEDS_QUOTES.test(value)) return `"${value.replaceAll('"', '""')}"`;
-  if (value === "\\.") return '"\\."';
-  return value;
-}
-
-function csvRecords(rows: readonly (readonly (string | number | null)[])[]): string {
-  let text = "";
-  for (const row of rows) {
-    for (let i = 0; i < row.length; i++) {
-      if (i > 0) text += ",";
-      text += csvField(row[i] ?? null);
-    }
-    text += "\r\n";
-  }
-  return text;
-}
-
-/** Emits the CSV encoding (UTF-8 bytes) of each batch of user rows, after one header row. */
-export class UserCsvStream extends TransformStream<UserRow[], Uint8Array> {
-  constructor(options: UserCsvStreamOptions) {
-    const encoder = new TextEncoder();
-    const columns = [...options.columns];
-    super({
-      start(controller) {
-        controller.enqueue(encoder.encode(csvRecords([columns])));
-      },
-      transform(rows, controller) {
-        for (const row of rows) {
-          if (row.length !== columns.length) {
-            throw new RangeError(
-              `a CSV row has ${row.length} values but the header has ${columns.length} columns`,
-            );
-          }
-        }
-        if (rows.length > 0) controller.enqueue(encoder.encode(csvRecords(rows)));
-      },
-    });
-  }
-}
+import { exists } from "./exists.ts";
+import { writeAll } from "./write_all.ts";
 
 /** How old a leftover temporary file must be before {@linkcode AtomicFile.create} removes it. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -114,8 +55,7 @@ export class AtomicFile {
   get writable(): WritableStream<Uint8Array> {
     return new WritableStream({
       write: async (chunk) => {
-        let offset = 0;
-        while (offset < chunk.length) offset += await this.#file.write(chunk.subarray(offset));
+        await writeAll(this.#file, chunk);
         this.#bytes += chunk.length;
       },
     });
@@ -170,16 +110,6 @@ async function removeStaleTemporaries(path: string): Promise<void> {
     });
     const old = stat?.mtime ? Date.now() - stat.mtime.getTime() > STALE_TEMP_MS : false;
     if (ownerGone || old) await Deno.remove(full).catch(ignoreNotFound);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    ignoreNotFound(error);
-    return false;
   }
 }
 

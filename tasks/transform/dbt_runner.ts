@@ -6,26 +6,33 @@
  *
  * @example
  * ```ts
- * const summary = await runDbt(config, { warehouseUrl: warehouse.url, ds: "2026-01-01" });
+ * const summary = await runDbt(config.dbt, { warehouseUrl, ds: "2026-01-01", outDir });
  * console.log(summary.exitCode, summary.failures);
  * ```
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { resolve } from "node:path";
-import type { Config } from "./config.ts";
-import { errorMessage, ignoreNotFound, TerminalError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-
-const ROOT = resolve(new URL("..", import.meta.url).pathname);
-/** The dbt project directory. */
-export const DBT_PROJECT_DIR = resolve(ROOT, "dbt_project");
-const VENV_DIR = resolve(ROOT, ".venv");
-const REQUIREMENTS = resolve(DBT_PROJECT_DIR, "requirements.txt");
+import { ignoreNotFound } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import { DBT_PROJECT_DIR } from "../shared/paths.ts";
+import { writeAll } from "../shared/write_all.ts";
+import { ensureLocalDbt } from "./dbt_venv.ts";
 
 /** How dbt is run. */
 export type DbtRunner = "local" | "docker";
+
+/** Where and how dbt runs (`DBT_RUNNER`, `DBT_BIN`, `DBT_IMAGE`, `PYTHON`). */
+export interface DbtSettings {
+  /** `auto` = docker when an engine answers, else local. */
+  readonly runner: DbtRunner | "auto";
+  /** A dbt executable for the local runner instead of `.venv`. */
+  readonly bin: string | undefined;
+  /** The image the docker runner runs. */
+  readonly image: string;
+  /** The Python that creates `.venv`. */
+  readonly python: string;
+}
 
 /** Options for {@linkcode runDbt}. */
 export interface DbtRunOptions {
@@ -35,6 +42,8 @@ export interface DbtRunOptions {
   args?: readonly string[];
   /** Logical date, passed to dbt as `--vars {ds: …}`. */
   ds?: string;
+  /** dbt's target and log directories go to `<outDir>/target` and `<outDir>/logs`. */
+  outDir: string;
   logger?: Logger;
 }
 
@@ -65,44 +74,32 @@ export interface DbtRunSummary {
 }
 
 /** Resolves `DBT_RUNNER`: `auto` means docker when `docker info` answers, else local. */
-export async function resolveRunner(config: Config): Promise<DbtRunner> {
-  if (config.dbtRunner !== "auto") return config.dbtRunner;
+export async function resolveRunner(settings: DbtSettings): Promise<DbtRunner> {
+  if (settings.runner !== "auto") return settings.runner;
   return await dockerAnswers() ? "docker" : "local";
 }
 
-/**
- * Creates `.venv` with the pinned dbt from `dbt_project/requirements.txt` when it is missing or
- * the requirements changed, and returns the path of its `dbt`.
- */
-export async function ensureLocalDbt(options: { logger?: Logger } = {}): Promise<string> {
-  const dbt = resolve(VENV_DIR, "bin", "dbt");
-  const stamp = resolve(VENV_DIR, ".requirements.sha256");
-  const wanted = createHash("sha256").update(await Deno.readTextFile(REQUIREMENTS)).digest("hex");
-  const installed = await Deno.readTextFile(stamp).catch((error) => {
-    ignoreNotFound(error);
-    return "";
-  });
-  if (installed.trim() === wanted && await isFile(dbt)) return dbt;
-  options.logger?.info("installing the pinned dbt into .venv (first use; about half a minute)", {
-    requirements: "dbt_project/requirements.txt",
-  });
-  const python = Deno.env.get("PYTHON") ?? "python3";
-  await exec(python, ["-m", "venv", VENV_DIR], "create .venv (is Python 3.10+ installed?)");
-  await exec(
-    resolve(VENV_DIR, "bin", "pip"),
-    ["install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS],
-    "install dbt into .venv (is PyPI reachable?)",
-  );
-  await Deno.writeTextFile(stamp, wanted);
-  return dbt;
+/** Installs the pinned dbt into `.venv` first when the local runner will run `.venv`'s dbt. */
+export async function prepareDbtRuntime(
+  settings: DbtSettings,
+  options: { logger?: Logger } = {},
+): Promise<DbtRunner> {
+  const runner = await resolveRunner(settings);
+  if (runner === "local" && !settings.bin) {
+    await ensureLocalDbt({ python: settings.python, ...options });
+  }
+  return runner;
 }
 
 /** Runs dbt (default `dbt build`) and returns its summary; dbt's output goes to our stdout. */
-export async function runDbt(config: Config, options: DbtRunOptions): Promise<DbtRunSummary> {
+export async function runDbt(
+  settings: DbtSettings,
+  options: DbtRunOptions,
+): Promise<DbtRunSummary> {
   const started = performance.now();
-  const runner = await resolveRunner(config);
-  const targetDir = resolve(config.dataDir, "dbt", "target");
-  const logDir = resolve(config.dataDir, "dbt", "logs");
+  const runner = await resolveRunner(settings);
+  const targetDir = resolve(options.outDir, "target");
+  const logDir = resolve(options.outDir, "logs");
   await Deno.mkdir(targetDir, { recursive: true });
   await Deno.mkdir(logDir, { recursive: true });
   const dbtArgs = [...(options.args ?? ["build"])];
@@ -111,8 +108,11 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
   await Deno.remove(resolve(targetDir, "run_results.json")).catch(ignoreNotFound);
   let command: Deno.Command;
   if (runner === "local") {
-    const dbt = config.dbtBin ??
-      await ensureLocalDbt(options.logger ? { logger: options.logger } : {});
+    const dbt = settings.bin ??
+      await ensureLocalDbt({
+        python: settings.python,
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
     command = new Deno.Command(dbt, {
       args: [
         ...dbtArgs,
@@ -145,10 +145,10 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
         "--volume",
         `${DBT_PROJECT_DIR}:/usr/app/dbt:ro`,
         "--volume",
-        `${resolve(config.dataDir, "dbt")}:/usr/app/out`,
+        `${resolve(options.outDir)}:/usr/app/out`,
         "--workdir",
         "/usr/app/dbt",
-        config.dbtImage,
+        settings.image,
         ...dbtArgs,
         "--profiles-dir",
         "/usr/app/dbt",
@@ -206,9 +206,7 @@ async function copyWithTail(
   const decoder = new TextDecoder();
   let tail = "";
   for await (const chunk of stream) {
-    for (let offset = 0; offset < chunk.length;) {
-      offset += await target.write(chunk.subarray(offset));
-    }
+    await writeAll(target, chunk);
     tail = (tail + decoder.decode(chunk, { stream: true })).slice(-TAIL_CHARS);
   }
   return tail;
@@ -291,28 +289,6 @@ async function dockerAnswers(): Promise<boolean> {
     ) {
       return false;
     }
-    throw error;
-  }
-}
-
-async function exec(command: string, args: string[], what: string): Promise<void> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
-  } catch (error) {
-    throw new TerminalError(`could not ${what}: ${errorMessage(error)}`);
-  }
-  if (!output.success) {
-    const stderr = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-5).join(" ");
-    throw new TerminalError(`could not ${what}: ${stderr}`);
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
 }

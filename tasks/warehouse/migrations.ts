@@ -11,8 +11,10 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { TerminalError } from "./errors.ts";
-import type { Sql } from "./warehouse.ts";
+import { join } from "node:path";
+import { TerminalError } from "../shared/errors.ts";
+import { MIGRATIONS_DIR } from "../shared/paths.ts";
+import type { Sql } from "./sql_client.ts";
 
 /** One migration file. */
 export interface Migration {
@@ -23,9 +25,6 @@ export interface Migration {
   readonly checksum: string;
 }
 
-/** The project's migrations directory. */
-export const MIGRATIONS_DIR = new URL("../sql/migrations/", import.meta.url);
-
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 // Statements that destroy data. Migrations may create and alter, never these. `drop` is allowed
 // only for objects that hold no data of their own (an index, a constraint, a default, …).
@@ -34,7 +33,7 @@ const HARMLESS_DROP =
   /^(index|constraint|default|not\s+null|trigger|function|procedure|view|policy|expression|identity)\b/i;
 
 /** Reads and checks the migration files of `dir`, sorted by version. */
-export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migration[]> {
+export async function readMigrations(dir: string = MIGRATIONS_DIR): Promise<Migration[]> {
   const migrations: Migration[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.isFile || !entry.name.endsWith(".sql")) continue;
@@ -44,7 +43,7 @@ export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
         `migration file name ${entry.name} is not NNNN_lowercase_name.sql (e.g. 0003_add_roles.sql)`,
       );
     }
-    const sql = await Deno.readTextFile(new URL(entry.name, dir));
+    const sql = await Deno.readTextFile(join(dir, entry.name));
     const destructive = destructiveStatement(sql);
     if (destructive) {
       throw new TerminalError(
@@ -82,7 +81,7 @@ export interface MigrateResult {
  * `migrate` waits and then finds nothing to do. A migration edited after it was applied is an
  * error: add a new one instead.
  */
-export async function migrate(sql: Sql, options: { dir?: URL } = {}): Promise<MigrateResult> {
+export async function migrate(sql: Sql, options: { dir?: string } = {}): Promise<MigrateResult> {
   const migrations = await readMigrations(options.dir);
   return await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext('randomuser-elt:migrate'))`;

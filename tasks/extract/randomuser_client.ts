@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { errorMessage, TerminalError, TransientError } from "./errors.ts";
+import { errorMessage, TerminalError, TransientError } from "../shared/errors.ts";
+import { sleep } from "../shared/sleep.ts";
 
 /** The most users the API returns per request. */
 export const API_MAX_PAGE_SIZE = 5_000;
@@ -280,19 +281,4 @@ export function parseRetryAfter(value: string | null): number | undefined {
   if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

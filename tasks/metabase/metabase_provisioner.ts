@@ -10,9 +10,9 @@
  *
  * @module
  */
-import type { Analysis, ChartKind } from "./analyses.ts";
-import { TerminalError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
+import type { Analysis, ChartKind } from "../analytics/analyses.ts";
+import { TerminalError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
 import type { DashcardLayout, MetabaseClient } from "./metabase_client.ts";
 
 /** Names that make provisioning find its own objects again. */

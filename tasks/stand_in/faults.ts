@@ -4,7 +4,7 @@
  */
 
 import { z } from "zod";
-import type { RandomUserPage } from "./generator.ts";
+import type { RandomUserPage } from "./user_generator.ts";
 
 /** Replaces (or adds) fields of the record at `index` in the page; dotted paths reach nested fields. */
 export interface FieldPatch {

@@ -1,0 +1,54 @@
+/**
+ * `deno task fake-api [--port 8787] [--now ISO]`: serves the project's stand-in for randomuser.me
+ * (`tasks/stand_in/`, a real HTTP server speaking API v1.4 — not randomuser.me) on 127.0.0.1 until
+ * SIGINT or SIGTERM, with faults controllable over HTTP under `/_fake/`.
+ *
+ * @module
+ */
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { runTask, taskCommand } from "./shared/task_command.ts";
+import { startFakeRandomUser } from "./stand_in/randomuser_server.ts";
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    throw new InvalidArgumentError("expected an integer from 0 to 65535 (0 picks a free one).");
+  }
+  return port;
+}
+
+function parseNow(value: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new InvalidArgumentError("expected an ISO date such as 2024-06-01T00:00:00Z.");
+  }
+  return date;
+}
+
+const program = taskCommand(
+  "fake-api",
+  "Serve a stand-in for https://randomuser.me/api/ (v1.4 JSON) on 127.0.0.1. " +
+    "Faults: POST /_fake/faults, DELETE /_fake/faults; request log: GET /_fake/requests.",
+)
+  .addOption(
+    new Option("--port <port>", "TCP port on 127.0.0.1; 0 picks a free one").argParser(parsePort)
+      .default(8787),
+  )
+  .addOption(
+    new Option("--now <iso-date>", "pin the clock that dob/registered ages are computed against")
+      .argParser(parseNow),
+  );
+
+if (import.meta.main) {
+  await runTask(program, async (options) => {
+    await using server = await startFakeRandomUser({
+      port: options.port,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    console.log(`fake randomuser.me (stand-in) listening on ${server.url}`);
+    await new Promise<void>((resolve) => {
+      for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
+    });
+    console.log("fake randomuser.me stopped");
+  });
+}

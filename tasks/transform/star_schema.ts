@@ -1,0 +1,122 @@
+/**
+ * One build of the star schema for a logical date: `dbt build` (seeds, models, data and unit
+ * tests), one at a time per warehouse, the run recorded in `meta.dbt_runs` whatever its outcome,
+ * each failed node logged, and a failure classified — transient when the warehouse connection failed (a retry may succeed),
+ * terminal when the project did (a failing test, a broken model).
+ *
+ * @example
+ * ```ts
+ * const summary = await buildStarSchema(warehouse, { dbt: config.dbt, ds, outDir, logger });
+ * const failure = buildFailure(summary);
+ * if (failure) throw failure;
+ * ```
+ *
+ * @module
+ */
+import { ulid } from "ulid";
+import { TerminalError, TransientError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { Sql } from "../warehouse/sql_client.ts";
+import {
+  dbtFailureIsTransient,
+  type DbtRunSummary,
+  type DbtSettings,
+  runDbt,
+} from "./dbt_runner.ts";
+
+/** Options for {@linkcode buildStarSchema}. */
+export interface StarSchemaBuildOptions {
+  dbt: DbtSettings;
+  /** Logical date, passed to dbt as `--vars {ds: …}` and recorded with the run. */
+  ds: string;
+  /** dbt's target and log directories go under it. */
+  outDir: string;
+  logger?: Logger;
+}
+
+/**
+ * Runs `dbt build` against `warehouse`, records the run and logs each failed node. Resolves with
+ * dbt's summary, passed or not: {@linkcode buildFailure} says whether and how it failed.
+ */
+export async function buildStarSchema(
+  warehouse: { sql: Sql; url: string },
+  options: StarSchemaBuildOptions,
+): Promise<DbtRunSummary> {
+  // dbt rebuilds every mart, whatever the ds: two builds at once (transform of two dates, from
+  // the scheduler and a backfill, or from Airflow) would race on the same tables and on dbt's
+  // target directory. An advisory lock on its own connection keeps them one after the other.
+  const lock = await warehouse.sql.reserve();
+  let summary: DbtRunSummary;
+  try {
+    const [free] = await lock`select pg_try_advisory_lock(hashtext(${BUILD_LOCK})) as ok`;
+    if (!free?.ok) {
+      options.logger?.info("another dbt build runs against this warehouse; waiting for it", {
+        ds: options.ds,
+      });
+      await lock`select pg_advisory_lock(hashtext(${BUILD_LOCK}))`;
+    }
+    const startedAt = new Date();
+    try {
+      summary = await runDbt(options.dbt, {
+        warehouseUrl: warehouse.url,
+        ds: options.ds,
+        outDir: options.outDir,
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+    } finally {
+      await lock`select pg_advisory_unlock(hashtext(${BUILD_LOCK}))`;
+    }
+    await recordRun(warehouse.sql, { ds: options.ds, startedAt, summary });
+  } finally {
+    lock.release();
+  }
+  for (const node of summary.failedNodes) {
+    options.logger?.error("dbt node failed", {
+      node: node.node,
+      status: node.status,
+      message: node.message,
+    });
+  }
+  return summary;
+}
+
+const BUILD_LOCK = "randomuser-elt:dbt-build";
+
+/**
+ * The error of a failed build, naming its first failed node: a {@linkcode TransientError} when
+ * the warehouse connection failed, a {@linkcode TerminalError} when the project did; `undefined`
+ * when the build passed.
+ */
+export function buildFailure(summary: DbtRunSummary): Error | undefined {
+  if (summary.exitCode === 0) return undefined;
+  const failure = dbtFailureIsTransient(summary) ? TransientError : TerminalError;
+  return new failure(dbtFailure(summary));
+}
+
+function dbtFailure(summary: DbtRunSummary): string {
+  const first = summary.failedNodes[0];
+  if (!first) {
+    return `dbt exited with code ${summary.exitCode} before it ran a node; ` +
+      "see DATA_DIR/dbt/logs/dbt.log";
+  }
+  return `dbt build failed (exit ${summary.exitCode}): ${summary.failures} node(s) failed, ` +
+    `first ${first.node} (${first.status}): ${first.message}`;
+}
+
+async function recordRun(
+  sql: Sql,
+  run: { ds: string; startedAt: Date; summary: DbtRunSummary },
+): Promise<void> {
+  const { summary } = run;
+  await sql`
+    insert into meta.dbt_runs (
+      run_id, ds, runner, command, status, exit_code, models, seeds, tests, unit_tests,
+      failures, warnings, skipped, failed_nodes, started_at, finished_at
+    ) values (
+      ${ulid()}, ${run.ds}::date, ${summary.runner}, ${summary.command},
+      ${summary.exitCode === 0 ? "succeeded" : "failed"}, ${summary.exitCode}, ${summary.models},
+      ${summary.seeds}, ${summary.tests}, ${summary.unitTests}, ${summary.failures},
+      ${summary.warnings}, ${summary.skipped}, ${sql.json(summary.failedNodes as never)},
+      ${run.startedAt}, now()
+    )`;
+}
