@@ -10,6 +10,8 @@ import { isMap, isScalar, isSeq, parseDocument, type YAMLMap } from "yaml";
 const PROJECT = new URL("../dbt_project/", import.meta.url).pathname;
 /** Directories dbt writes or installs into: not the project's own YAML. */
 const GENERATED = new Set(["target", "logs", "dbt_packages", "dbt_internal_packages"]);
+/** The chart kinds the report and Metabase draw (written out here, apart from the code). */
+const CHARTS = ["bar", "stacked_bar", "grouped_bar", "line", "pie"];
 
 // The keys dbt 1.11 reads on each kind of entry (dbt/contracts/graph/unparsed.py). dbt keeps any
 // other key without a word, so a typo or the tail of a cut-off description would pass unseen.
@@ -273,5 +275,30 @@ Deno.test("each seed's YAML describes every column of its CSV and states its gra
       header.trim().split(",").map((column) => `${name}.${column}`),
       `the columns of ${csv}`,
     );
+  }
+});
+
+Deno.test("each analysis has its question and chart in the YAML meta, and no SQL comment for them", async () => {
+  const analyses = (await entries()).filter((entry) => entry.kind === "analyses");
+  const sqlFiles = await filesIn("analyses", ".sql");
+  assert.ok(sqlFiles.length >= 10, "the analyses are there");
+  const names = sqlFiles.map((sql) => basename(sql, ".sql"));
+  assert.deepEqual(analyses.map((entry) => entry.name).sort(), [...names].sort());
+  for (const entry of analyses) {
+    const meta = entry.node.getIn(["config", "meta"], true);
+    assert.ok(isMap(meta), `${entry.file}: ${entry.name} has config.meta`);
+    const question = meta.get("question");
+    assert.ok(
+      typeof question === "string" && question.trim().endsWith("?"),
+      `${entry.file}: ${entry.name}: config.meta.question is a question (${question})`,
+    );
+    assert.equal(descriptionProblem(question), undefined, `${entry.name}: the question`);
+    const chart = meta.get("chart");
+    assert.ok(
+      typeof chart === "string" && CHARTS.includes(chart),
+      `${entry.file}: ${entry.name}: config.meta.chart is one of ${CHARTS.join(", ")} (${chart})`,
+    );
+    const sql = await Deno.readTextFile(join(PROJECT, "analyses", `${entry.name}.sql`));
+    assert.doesNotMatch(sql, /^\s*--\s*(question|chart):/m, `${entry.name}.sql keeps no copy`);
   }
 });
