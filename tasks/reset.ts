@@ -1,5 +1,5 @@
 /**
- * `deno task reset --yes`: drops the pipeline's schemas (raw, meta, analytics) with all their
+ * `deno task reset --yes`: drops every schema the project creates (raw, meta, staging, analytics) with all their
  * data. The only destructive command; it refuses to run without `--yes`.
  *
  * @module

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { loadAnalyses } from "../tasks/analytics/analyses.ts";
 import { connect } from "../tasks/warehouse/sql_client.ts";
 import { type FakeMetabaseOptions, startFakeMetabase } from "./fake_metabase/server.ts";
+import { analysisQuestions } from "./helpers/analysis_questions.ts";
 import {
   assertExit,
   assertStderrLine,
@@ -78,13 +79,18 @@ Deno.test("provisioning twice leaves one database, one collection, one card per 
   );
   assert.equal(metabase.collections.size, 1);
   assert.equal(metabase.cards.size, analyses.length);
+  // The question and chart as _analyses.yml gives them, read apart from the loader.
+  const questions = await analysisQuestions();
+  assert.equal(questions.size, analyses.length);
   const cards = [...metabase.cards.values()];
   for (const analysis of analyses) {
     const card = cards.find((c) => c.description === `dbt_project/analyses/${analysis.name}.sql`);
     assert.ok(card, `no card for ${analysis.name}`);
-    assert.equal(card.name, analysis.question);
+    const expected = questions.get(analysis.name);
+    assert.ok(expected, `${analysis.name} is in _analyses.yml`);
+    assert.equal(card.name, expected.question);
     assert.equal((card.dataset_query as { native: { query: string } }).native.query, analysis.sql);
-    assert.equal(card.display, { line: "line", pie: "pie" }[analysis.chart as string] ?? "bar");
+    assert.equal(card.display, { line: "line", pie: "pie" }[expected.chart] ?? "bar");
   }
   assert.equal(metabase.dashboards.size, 1);
   const [dashboard] = metabase.dashboards.values();

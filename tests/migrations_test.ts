@@ -136,7 +136,7 @@ Deno.test("reset refuses without --yes and keeps the data", async () => {
   assertExit(refused, 2);
   assert.match(
     refused.stderr,
-    /^error: reset drops the schemas raw, meta, analytics and all their data; run `deno task reset --yes` to confirm/,
+    /^error: reset drops the schemas raw, meta, staging, analytics and all their data; run `deno task reset --yes` to confirm/,
   );
   const [before] = await fixture.db.sql`select count(*)::int as n from raw.users`;
   assert.equal(before?.n, 50);
@@ -144,6 +144,27 @@ Deno.test("reset refuses without --yes and keeps the data", async () => {
   const [after] = await fixture.db.sql`select to_regclass('raw.users') is null as gone`;
   assert.equal(after?.gone, true);
   assertExit(await fixture.run("migrate"), 0);
+});
+
+Deno.test("reset --yes leaves no schema of the project behind, dbt's included", async () => {
+  await using fixture = await createPipelineFixture();
+  // Schemas that are PostgreSQL's own (pg_catalog, pg_toast, pg_temp_N …) are not the project's.
+  const schemas = async () =>
+    (await fixture.db.sql<{ name: string }[]>`
+      select schema_name as name from information_schema.schemata
+      where schema_name !~ '^pg_' and schema_name <> 'information_schema'
+      order by 1`).map((row) => row.name);
+  const before = await schemas();
+  assertExit(await fixture.run("migrate"), 0);
+  assertExit(await fixture.run("extract", ["--ds", "2026-01-01", "--users", "200"]), 0);
+  assertExit(await fixture.run("load", ["--ds", "2026-01-01"]), 0);
+  assertExit(await fixture.run("dbt_build", ["--ds", "2026-01-01"]), 0);
+  const created = (await schemas()).filter((name) => !before.includes(name));
+  assert.deepEqual(created, ["analytics", "meta", "raw", "staging"], "the pipeline made them all");
+  const reset = await fixture.run("reset", ["--yes"]);
+  assertExit(reset, 0);
+  assert.deepEqual(await schemas(), before);
+  assert.match(reset.stdout, /^reset dropped=raw,meta,staging,analytics /m);
 });
 
 Deno.test("the analyst role reads the marts and is refused everything else", async () => {

@@ -9,6 +9,7 @@ import {
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
 import { launchChromium } from "./helpers/browser.ts";
+import { analysisQuestions } from "./helpers/analysis_questions.ts";
 
 import { ANALYSES_DIR } from "../tasks/shared/paths.ts";
 const HOSTILE_CITY = `<script src="https://evil.example/x.js"></script> & "Ville"`;
@@ -22,17 +23,26 @@ interface QuestionFile {
 
 async function questionFiles(dir = ANALYSES_DIR): Promise<QuestionFile[]> {
   const files: QuestionFile[] = [];
+  const questions = await analysisQuestions(dir);
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.name.endsWith(".sql")) continue;
     const text = await Deno.readTextFile(join(dir, entry.name));
-    const question = /^-- question: (.+)$/m.exec(text)?.[1]?.trim();
-    assert.ok(question, `${entry.name} has a question`);
+    const question = questions.get(entry.name.replace(/\.sql$/, ""))?.question;
+    assert.ok(question, `${entry.name} has a question in _analyses.yml`);
     const sql = text.replace(/\{\{\s*ref\('(\w+)'\)\s*\}\}/g, "analytics.$1");
     assert.doesNotMatch(sql, /\{\{|\{%/, `${entry.name}: only ref() jinja`);
     files.push({ name: entry.name.replace(/\.sql$/, ""), question, sql });
   }
   assert.ok(files.length >= 10, "the analyses are there");
   return files;
+}
+
+/** Writes `dir/_analyses.yml` giving each named analysis `question` and a bar chart. */
+async function writeCatalog(dir: string, questions: Record<string, string>): Promise<void> {
+  const entries = Object.entries(questions).map(([name, question]) =>
+    `  - name: ${name}\n    config:\n      meta:\n        question: ${question}\n        chart: bar\n`
+  );
+  await Deno.writeTextFile(join(dir, "_analyses.yml"), `analyses:\n${entries.join("")}`);
 }
 
 /** What a table cell should say for a value postgres.js parsed, given its column's type. */
@@ -225,10 +235,10 @@ Deno.test("report answers every analysis with a chart and a table, equal to the 
     const dir = join(fixture.workspace.dir, "analyses");
     await Deno.mkdir(dir);
     await Deno.copyFile(join(ANALYSES_DIR, "top_cities.sql"), join(dir, "top_cities.sql"));
+    await writeCatalog(dir, { top_cities: "Top cities?", password_peek: "Can it read raw data?" });
     await Deno.writeTextFile(
       join(dir, "password_peek.sql"),
-      "-- question: Can the report read raw data?\n-- chart: bar\n" +
-        "select login_password, count(*) from raw.users group by 1",
+      "select login_password, count(*) from raw.users group by 1",
     );
     const result = await fixture.run("report", ["--analyses", dir, "--out", `${dir}/out.html`]);
     assertExit(result, 3);
@@ -242,15 +252,68 @@ Deno.test("report answers every analysis with a chart and a table, equal to the 
   await t.step("an analysis with jinja other than ref() is refused by name", async () => {
     const dir = join(fixture.workspace.dir, "jinja");
     await Deno.mkdir(dir);
+    await writeCatalog(dir, { by_ds: "Users of one ds?" });
     await Deno.writeTextFile(
       join(dir, "by_ds.sql"),
-      "-- question: Users of one ds?\n-- chart: bar\n" +
-        "select count(*) from {{ ref('fct_users') }} where load_date = '{{ var(\"ds\") }}'",
+      "select count(*) from {{ ref('fct_users') }} where load_date = '{{ var(\"ds\") }}'",
     );
     const result = await fixture.run("report", ["--analyses", dir]);
     assertExit(result, 3);
     assert.match(result.stderr, /error: .*by_ds\.sql uses jinja the report cannot run \(\{\{ var/);
   });
+
+  await t.step(
+    "an analysis whose question or chart is missing from the YAML is refused by name",
+    async () => {
+      const dir = join(fixture.workspace.dir, "unasked");
+      await Deno.mkdir(dir);
+      const catalog = join(dir, "_analyses.yml");
+      for (const name of ["top_cities", "top_countries"]) {
+        await Deno.copyFile(join(ANALYSES_DIR, `${name}.sql`), join(dir, `${name}.sql`));
+      }
+      const cases = [
+        {
+          yaml:
+            "analyses:\n  - name: top_cities\n    config: { meta: { question: Where?, chart: bar } }\n",
+          error: new RegExp(
+            `analysis top_countries \\(top_countries\\.sql\\) is not listed in ${catalog}`,
+          ),
+        },
+        {
+          yaml: "analyses:\n  - name: top_cities\n    config: { meta: { chart: bar } }\n" +
+            "  - name: top_countries\n    config: { meta: { question: Where?, chart: bar } }\n",
+          error: new RegExp(
+            `analysis top_cities \\(top_cities\\.sql\\) has no config\\.meta\\.question in ${catalog}`,
+          ),
+        },
+        {
+          yaml:
+            "analyses:\n  - name: top_cities\n    config: { meta: { question: Where?, chart: bar } }\n" +
+            "  - name: top_countries\n    config: { meta: { question: Where?, chart: map } }\n",
+          error: new RegExp(
+            `analysis top_countries \\(top_countries\\.sql\\) needs config\\.meta\\.chart in ${catalog}, ` +
+              'one of bar, stacked_bar, grouped_bar, line, pie \\(it says "map"\\)',
+          ),
+        },
+      ];
+      for (const { yaml, error } of cases) {
+        await Deno.writeTextFile(catalog, yaml);
+        const result = await fixture.run("report", ["--analyses", dir, "--out", `${dir}/out.html`]);
+        assertExit(result, 3);
+        assertStderrLine(result.stderr, error);
+        await assert.rejects(Deno.stat(`${dir}/out.html`), Deno.errors.NotFound);
+      }
+      await Deno.remove(catalog);
+      const result = await fixture.run("report", ["--analyses", dir]);
+      assertExit(result, 3);
+      assertStderrLine(
+        result.stderr,
+        new RegExp(
+          `no ${catalog}: each analysis needs an entry there with config\\.meta\\.question`,
+        ),
+      );
+    },
+  );
 });
 
 Deno.test("report says what to run when the warehouse has no marts yet", async (t) => {

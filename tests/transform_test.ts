@@ -34,7 +34,7 @@ Deno.test("transform builds the star schema, and every model and test passes", a
     assertExit(result, 0);
     assert.match(
       result.stdout,
-      /transform ds=2026-01-01 runner=local exit_code=0 models=8 seeds=1 tests=\d+ unit_tests=3 failures=0/,
+      /transform ds=2026-01-01 runner=local exit_code=0 models=8 seeds=2 tests=\d+ unit_tests=4 failures=0/,
     );
     const [fact] = await fixture.db.sql`
       select count(*)::int as rows, count(distinct user_key)::int as users,
@@ -46,7 +46,7 @@ Deno.test("transform builds the star schema, and every model and test passes", a
     assert.deepEqual(run, {
       status: "succeeded",
       models: 8,
-      unit_tests: 3,
+      unit_tests: 4,
       failures: 0,
       many_tests: true,
     });

@@ -1,5 +1,3 @@
--- question: What are the average and median ages by nationality?
--- chart: bar
 select
     nationalities.country,
     round(avg(facts.age), 1) as average_age,

@@ -1,5 +1,3 @@
--- question: How are ages distributed for each gender?
--- chart: grouped_bar
 select
     age_groups.age_group,
     genders.label as gender,

@@ -1,5 +1,3 @@
--- question: How are genders split within each nationality?
--- chart: stacked_bar
 with counts as (
     select
         nationalities.country,

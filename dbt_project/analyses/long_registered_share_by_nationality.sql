@@ -1,5 +1,3 @@
--- question: What share of users in each nationality has been registered for 10 years or more?
--- chart: bar
 select
     nationalities.country,
     count(*) filter (where facts.is_registered_10_years) as registered_10_years,

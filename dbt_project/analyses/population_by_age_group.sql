@@ -1,5 +1,3 @@
--- question: How many users are in each 10-year age group, up to 100?
--- chart: bar
 select
     age_groups.age_group,
     count(facts.user_key) as users

@@ -1,5 +1,3 @@
--- question: How many users registered in each year?
--- chart: line
 select
     dates.year as registration_year,
     count(*) as users

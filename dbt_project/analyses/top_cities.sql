@@ -1,5 +1,3 @@
--- question: Which cities do most users live in (top 10)?
--- chart: bar
 select
     locations.city,
     locations.country,

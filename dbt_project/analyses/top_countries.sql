@@ -1,5 +1,3 @@
--- question: Which countries do most users live in (top 10)?
--- chart: bar
 select
     locations.country,
     count(*) as users

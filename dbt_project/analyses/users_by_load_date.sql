@@ -1,5 +1,3 @@
--- question: How many users did each logical date deliver?
--- chart: line
 select
     dates.date_day as load_date,
     count(*) as users

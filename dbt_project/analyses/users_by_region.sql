@@ -1,5 +1,3 @@
--- question: How many users come from each world region?
--- chart: pie
 select
     nationalities.region,
     count(*) as users

@@ -81,7 +81,8 @@ function chartRoles(answer: Answer): ChartRoles {
     throw new TerminalError(
       `analysis ${analysis.file}: a ${analysis.chart} chart needs ` +
         (needsSeries ? "two label columns then a number" : "a label column then a number") +
-        `, and the query returns (${shape}); change the query or its "-- chart:" comment`,
+        `, and the query returns (${shape}); change the query, or its chart in config.meta ` +
+        "of dbt_project/analyses/_analyses.yml",
     );
   }
   const quantityOf = (column: Column) => column.name.replace(/^[^_]*_/, "");

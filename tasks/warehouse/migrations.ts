@@ -134,8 +134,12 @@ export async function setAnalystPassword(sql: Sql, password: string): Promise<vo
   });
 }
 
-/** Schemas the pipeline owns; {@linkcode resetWarehouse} drops them. */
-export const PIPELINE_SCHEMAS = ["raw", "meta", "analytics"] as const;
+/**
+ * Every schema the project creates, which {@linkcode resetWarehouse} drops: `raw` and `meta` from
+ * the migrations, `staging` and `analytics` from dbt (dbt_project.yml's `+schema`, used verbatim
+ * by the project's `generate_schema_name`; `analytics` is also the profile's target schema).
+ */
+export const PIPELINE_SCHEMAS = ["raw", "meta", "staging", "analytics"] as const;
 
 /**
  * Drops every schema the pipeline owns, with all their data: the explicit, confirmed path

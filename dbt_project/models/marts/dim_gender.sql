@@ -1,25 +1,21 @@
--- One row per gender: the API's two, "unknown" for a missing value, and any new value it sends.
-with known as (
-    select gender, label, sort_order
-    from (values
-        ('female', 'Female', 1),
-        ('male', 'Male', 2),
-        ('unknown', 'Unknown', 99)
-    ) as known (gender, label, sort_order)
+-- One row per gender: those of the genders seed (the API's two, and "unknown" for a missing
+-- value), and any other value the API sends.
+with genders as (
+    select * from {{ ref('genders') }}
 ),
 
 observed as (
-    select distinct coalesce(gender, 'unknown') as gender
+    select distinct {{ gender_or_unknown('gender') }} as gender
     from {{ ref('stg_randomuser__users') }}
 ),
 
-genders as (
+all_genders as (
     select
-        coalesce(known.gender, observed.gender) as gender,
-        coalesce(known.label, initcap(observed.gender)) as label,
-        coalesce(known.sort_order, 50) as sort_order
-    from known
-    full outer join observed on observed.gender = known.gender
+        coalesce(genders.gender, observed.gender) as gender,
+        coalesce(genders.label, initcap(observed.gender)) as label,
+        coalesce(genders.sort_order, 50) as sort_order
+    from genders
+    full outer join observed on observed.gender = genders.gender
 )
 
 select
@@ -27,4 +23,4 @@ select
     gender,
     label,
     sort_order
-from genders
+from all_genders
