@@ -1,7 +1,9 @@
 /**
- * The pipeline command line: `start` (the scheduler), `run`, `backfill` and `status`.
+ * The pipeline command line: `start` (the scheduler), `run`, `backfill`, `status` and `demo`, and
+ * for Apache Airflow `airflow-task` (what the tasks of its DAGs run).
  * Exit codes (the table in `tasks/errors.ts`): 0 success; a failed run exits with its class —
- * 1 transient, 3 terminal (a task that cannot succeed by retrying); 2 usage error.
+ * 1 transient, 3 terminal (a task that cannot succeed by retrying); 2 usage error;
+ * `airflow-task` exits with its task's code.
  *
  * @example
  * ```sh
@@ -20,7 +22,8 @@ import { Logger } from "../tasks/logger.ts";
 import { migrate } from "../tasks/migrations.ts";
 import { dsOption, parseCount, parseDate, printError, taskCommand } from "../tasks/task_command.ts";
 import { openWarehouse, type Warehouse } from "../tasks/warehouse.ts";
-import { type PipelineName, selectPipelines } from "./definitions.ts";
+import { airflowTry } from "./airflow_task.ts";
+import { definePipelines, type PipelineName, selectPipelines } from "./definitions.ts";
 import { RunLedger } from "./ledger.ts";
 import { statusTable } from "./status_table.ts";
 import { runDemo } from "./demo.ts";
@@ -31,6 +34,21 @@ function parsePipeline(value: string): PipelineName[] {
   const selected = selectPipelines(value);
   if (!selected) throw new InvalidArgumentError("expected extract_load, transform or all.");
   return selected;
+}
+
+function parseOnePipeline(value: string): PipelineName {
+  const selected = selectPipelines(value);
+  if (!selected || selected.length !== 1) {
+    throw new InvalidArgumentError("expected extract_load or transform.");
+  }
+  return selected[0] as PipelineName;
+}
+
+function parseRetries(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError("expected a whole number.");
+  }
+  return Number(value);
 }
 
 /** Opens the warehouse with an up-to-date schema (the ledger tables included). */
@@ -145,6 +163,47 @@ async function start(): Promise<number> {
   return ExitCode.ok;
 }
 
+/** `airflow-task`: one try of a task for Airflow, recorded in the ledger; exits with its code. */
+async function airflowTask(
+  pipeline: PipelineName,
+  task: string,
+  options: { ds: string; runId: string; try: number; retries: number },
+): Promise<number> {
+  const config = await loadConfig();
+  const definition = definePipelines(config)[pipeline];
+  const tasks = definition.tasks.map((t) => t.name);
+  if (!tasks.includes(task)) {
+    throw new UsageError(
+      `pipeline ${pipeline} has no task ${task}; its tasks: ${tasks.join(", ")}`,
+    );
+  }
+  const logger = new Logger("airflow");
+  // Airflow stops a task (timeout, a kill from the UI) with SIGTERM to the whole process group:
+  // the task's process ends, and this one records the try before it exits.
+  const stop = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => stop.abort());
+  }
+  await using warehouse = await openLedgerWarehouse(config, logger);
+  const runner = new PipelineRunner({
+    config,
+    warehouse,
+    logger,
+    echo: true,
+    signal: stop.signal,
+    shutdownGraceMs: 5_000,
+  });
+  return await airflowTry(runner, {
+    definition,
+    task,
+    ds: options.ds,
+    airflowRunId: options.runId,
+    tryNumber: options.try,
+    retries: options.retries,
+    logger,
+  });
+}
+
 const program = taskCommand(
   "randomuser-elt",
   "Run and schedule the randomuser-elt pipelines: extract_load (migrate >> extract >> load) " +
@@ -209,6 +268,31 @@ program.command("status")
   .option("--json", "print JSON instead of a table")
   .action(async (options) => {
     exitCode = await status(options);
+  });
+
+program.command("airflow-task")
+  .description(
+    "Run one try of a pipeline task for Airflow (the generated DAGs call it): record it in the " +
+      "run ledger, run the task's process for --ds, and exit with its code (1 is retried; 2 and " +
+      "3 are not).",
+  )
+  .argument("<pipeline>", "extract_load or transform", parseOnePipeline)
+  .argument("<task>", "a task of the pipeline")
+  .addOption(
+    new Option("--ds <date>", "logical date, YYYY-MM-DD").argParser(parseDate)
+      .makeOptionMandatory(),
+  )
+  .addOption(new Option("--run-id <id>", "Airflow's dag run id").makeOptionMandatory())
+  .addOption(
+    new Option("--try <n>", "Airflow's try number of the task, from 1").argParser(parseCount)
+      .makeOptionMandatory(),
+  )
+  .addOption(
+    new Option("--retries <n>", "the task's retries in Airflow").argParser(parseRetries)
+      .makeOptionMandatory(),
+  )
+  .action(async (pipeline, task, options) => {
+    exitCode = await airflowTask(pipeline, task, options);
   });
 
 if (import.meta.main) {
