@@ -1,6 +1,6 @@
 /**
  * The pipeline command line: `start` (the scheduler), `run`, `backfill`, `status` and `demo`, and
- * for Apache Airflow `airflow-task` (what the tasks of its DAGs run).
+ * for Apache Airflow `airflow-dags` (writes the DAGs) and `airflow-task` (what their tasks run).
  * Exit codes (the table in `tasks/errors.ts`): 0 success; a failed run exits with its class —
  * 1 transient, 3 terminal (a task that cannot succeed by retrying); 2 usage error;
  * `airflow-task` exits with its task's code.
@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { join, resolve } from "node:path";
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
 import { type Config, loadConfig } from "../tasks/config.ts";
@@ -23,12 +24,15 @@ import { migrate } from "../tasks/migrations.ts";
 import { dsOption, parseCount, parseDate, printError, taskCommand } from "../tasks/task_command.ts";
 import { openWarehouse, type Warehouse } from "../tasks/warehouse.ts";
 import { airflowTry } from "./airflow_task.ts";
+import { renderAirflowDags, writeAirflowDags } from "./airflow_dags.ts";
 import { definePipelines, type PipelineName, selectPipelines } from "./definitions.ts";
 import { RunLedger } from "./ledger.ts";
 import { statusTable } from "./status_table.ts";
 import { runDemo } from "./demo.ts";
 import { PipelineRunner, type RunOutcome } from "./runner.ts";
 import { dateRange, runScheduler } from "./scheduler.ts";
+
+const ROOT = resolve(new URL("..", import.meta.url).pathname);
 
 function parsePipeline(value: string): PipelineName[] {
   const selected = selectPipelines(value);
@@ -163,6 +167,21 @@ async function start(): Promise<number> {
   return ExitCode.ok;
 }
 
+/** `airflow-dags`: writes the DAG files of both pipelines into `out`. */
+async function airflowDags(options: { out: string }): Promise<number> {
+  const files = renderAirflowDags(definePipelines(await loadConfig()));
+  await writeAirflowDags(options.out, files);
+  for (const file of files) console.log(`airflow-dags wrote ${join(options.out, file.name)}`);
+  // In pipelines/airflow/ of a checkout the DAGs find it themselves; elsewhere they are told.
+  if (resolve(options.out, "..", "..") !== ROOT) {
+    console.log(
+      "airflow-dags: outside the checkout, the tasks need to know where it is: " +
+        `airflow variables set randomuser_elt_dir ${ROOT}`,
+    );
+  }
+  return ExitCode.ok;
+}
+
 /** `airflow-task`: one try of a task for Airflow, recorded in the ledger; exits with its code. */
 async function airflowTask(
   pipeline: PipelineName,
@@ -268,6 +287,16 @@ program.command("status")
   .option("--json", "print JSON instead of a table")
   .action(async (options) => {
     exitCode = await status(options);
+  });
+
+program.command("airflow-dags")
+  .description(
+    "Write the Airflow DAGs of both pipelines (extract_load_pipeline.py, transform_pipeline.py) " +
+      "from their definitions, with the retry policy of TASK_RETRIES and TASK_RETRY_DELAY.",
+  )
+  .option("--out <dir>", "directory to write them to", join(ROOT, "pipelines", "airflow"))
+  .action(async (options) => {
+    exitCode = await airflowDags(options);
   });
 
 program.command("airflow-task")
