@@ -1,7 +1,9 @@
 /**
- * The pipeline command line: `start` (the scheduler), `run`, `backfill` and `status`.
+ * The pipeline command line: `start` (the scheduler), `run`, `backfill`, `status` and `demo`, and
+ * for Apache Airflow `airflow-dags` (writes the DAGs) and `airflow-task` (what their tasks run).
  * Exit codes (the table in `tasks/shared/errors.ts`): 0 success; a failed run exits with its class —
- * 1 transient, 3 terminal (a task that cannot succeed by retrying); 2 usage error.
+ * 1 transient, 3 terminal (a task that cannot succeed by retrying); 2 usage error;
+ * `airflow-task` exits with its task's code.
  *
  * @example
  * ```sh
@@ -12,6 +14,7 @@
  *
  * @module
  */
+import { join, resolve } from "node:path";
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
 import { type Config, loadConfig } from "../tasks/shared/config.ts";
@@ -26,7 +29,8 @@ import {
   taskCommand,
 } from "../tasks/shared/task_command.ts";
 import { openWarehouse, type Warehouse } from "../tasks/warehouse/warehouse.ts";
-import { resolve } from "node:path";
+import { airflowTry } from "./airflow_task.ts";
+import { renderAirflowDags, writeAirflowDags } from "./airflow_dags.ts";
 import { definePipelines, type PipelineName, selectPipelines } from "./definitions.ts";
 import { RunLedger } from "./ledger.ts";
 import { statusTable } from "./status_table.ts";
@@ -34,11 +38,27 @@ import { runDemo } from "./demo.ts";
 import { PipelineRunner, type RunOutcome } from "./runner.ts";
 import { runScheduler } from "./scheduler.ts";
 import { dateRange } from "../tasks/shared/dates.ts";
+import { PROJECT_ROOT, projectPath } from "../tasks/shared/paths.ts";
 
 function parsePipeline(value: string): PipelineName[] {
   const selected = selectPipelines(value);
   if (!selected) throw new InvalidArgumentError("expected extract_load, transform or all.");
   return selected;
+}
+
+function parseOnePipeline(value: string): PipelineName {
+  const selected = selectPipelines(value);
+  if (!selected || selected.length !== 1) {
+    throw new InvalidArgumentError("expected extract_load or transform.");
+  }
+  return selected[0] as PipelineName;
+}
+
+function parseRetries(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError("expected a whole number.");
+  }
+  return Number(value);
 }
 
 /** Opens the warehouse with an up-to-date schema (the ledger tables included). */
@@ -176,6 +196,60 @@ async function start(): Promise<number> {
   return ExitCode.ok;
 }
 
+/** `airflow-dags`: writes the DAG files of both pipelines into `out`. */
+async function airflowDags(options: { out: string }): Promise<number> {
+  const files = renderAirflowDags(definePipelines((await loadConfig()).retryPolicy));
+  await writeAirflowDags(options.out, files);
+  for (const file of files) console.log(`airflow-dags wrote ${join(options.out, file.name)}`);
+  // In pipelines/airflow/ of a checkout the DAGs find it themselves; elsewhere they are told.
+  if (resolve(options.out, "..", "..") !== PROJECT_ROOT) {
+    console.log(
+      "airflow-dags: outside the checkout, the tasks need to know where it is: " +
+        `airflow variables set randomuser_elt_dir ${PROJECT_ROOT}`,
+    );
+  }
+  return ExitCode.ok;
+}
+
+/** `airflow-task`: one try of a task for Airflow, recorded in the ledger; exits with its code. */
+async function airflowTask(
+  pipeline: PipelineName,
+  task: string,
+  options: { ds: string; runId: string; try: number; retries: number },
+): Promise<number> {
+  const config = await loadConfig();
+  const definition = definePipelines(config.retryPolicy)[pipeline];
+  const tasks = definition.tasks.map((t) => t.name);
+  if (!tasks.includes(task)) {
+    throw new UsageError(
+      `pipeline ${pipeline} has no task ${task}; its tasks: ${tasks.join(", ")}`,
+    );
+  }
+  const logger = new Logger("airflow");
+  // Airflow stops a task (timeout, a kill from the UI) with SIGTERM to the whole process group:
+  // the task's process ends, and this one records the try before it exits.
+  const stop = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => stop.abort());
+  }
+  await using warehouse = await openLedgerWarehouse(config, logger);
+  const runner = new PipelineRunner({
+    ...runnerOptions(config, warehouse, logger),
+    echo: true,
+    signal: stop.signal,
+    shutdownGraceMs: 5_000,
+  });
+  return await airflowTry(runner, {
+    definition,
+    task,
+    ds: options.ds,
+    airflowRunId: options.runId,
+    tryNumber: options.try,
+    retries: options.retries,
+    logger,
+  });
+}
+
 const program = taskCommand(
   "randomuser-elt",
   "Run and schedule the randomuser-elt pipelines: extract_load (migrate >> extract >> load) " +
@@ -240,6 +314,41 @@ program.command("status")
   .option("--json", "print JSON instead of a table")
   .action(async (options) => {
     exitCode = await status(options);
+  });
+
+program.command("airflow-dags")
+  .description(
+    "Write the Airflow DAGs of both pipelines (extract_load_pipeline.py, transform_pipeline.py) " +
+      "from their definitions, with the retry policy of TASK_RETRIES and TASK_RETRY_DELAY.",
+  )
+  .option("--out <dir>", "directory to write them to", projectPath("pipelines", "airflow"))
+  .action(async (options) => {
+    exitCode = await airflowDags(options);
+  });
+
+program.command("airflow-task")
+  .description(
+    "Run one try of a pipeline task for Airflow (the generated DAGs call it): record it in the " +
+      "run ledger, run the task's process for --ds, and exit with its code (1 is retried; 2 and " +
+      "3 are not).",
+  )
+  .argument("<pipeline>", "extract_load or transform", parseOnePipeline)
+  .argument("<task>", "a task of the pipeline")
+  .addOption(
+    new Option("--ds <date>", "logical date, YYYY-MM-DD").argParser(parseDate)
+      .makeOptionMandatory(),
+  )
+  .addOption(new Option("--run-id <id>", "Airflow's dag run id").makeOptionMandatory())
+  .addOption(
+    new Option("--try <n>", "Airflow's try number of the task, from 1").argParser(parseCount)
+      .makeOptionMandatory(),
+  )
+  .addOption(
+    new Option("--retries <n>", "the task's retries in Airflow").argParser(parseRetries)
+      .makeOptionMandatory(),
+  )
+  .action(async (pipeline, task, options) => {
+    exitCode = await airflowTask(pipeline, task, options);
   });
 
 if (import.meta.main) {

@@ -27,7 +27,7 @@ type ReservedSql = postgres.ReservedSql;
 export type Failure = FailureClass | "timeout" | "stopped" | "upstream" | "orphaned";
 
 /** What started a run. */
-export type Trigger = "schedule" | "manual" | "backfill" | "catchup";
+export type Trigger = "schedule" | "manual" | "backfill" | "catchup" | "airflow";
 /** The state of a run or a try. */
 export type RunState = "running" | "succeeded" | "failed";
 
@@ -44,6 +44,8 @@ export interface RunRecord {
   readonly failure: Failure | null;
   readonly host: string;
   readonly pid: number;
+  /** The run id of the scheduler that started the run (Airflow's dag run id), if not ours. */
+  readonly external_run_id: string | null;
 }
 
 /** A task try as the ledger holds it. */
@@ -90,7 +92,7 @@ export class RunLedger {
   #runColumns() {
     return this.#sql`
       run_id, pipeline, ds::text as ds, trigger, state, started_at, finished_at, error, failure,
-      host, pid`;
+      host, pid, external_run_id`;
   }
 
   /**
@@ -202,6 +204,26 @@ export class RunLedger {
       values (${runId}, ${run.pipeline}, ${run.ds}::date, ${run.trigger}, 'running',
               ${hostname()}, ${Deno.pid})`;
     return runId;
+  }
+
+  /**
+   * The ledger run of an Airflow DAG run, marked running: created on its first try, reopened on
+   * the next ones (a retry, or a task after the first). Returns its id.
+   */
+  async openExternalRun(
+    run: { pipeline: string; ds: string; externalRunId: string },
+  ): Promise<string> {
+    const [row] = await this.#sql<{ run_id: string }[]>`
+      insert into meta.pipeline_runs
+        (run_id, pipeline, ds, trigger, state, host, pid, external_run_id)
+      values (${ulid()}, ${run.pipeline}, ${run.ds}::date, 'airflow', 'running', ${hostname()},
+              ${Deno.pid}, ${run.externalRunId})
+      on conflict (pipeline, external_run_id) where external_run_id is not null do update
+        set state = 'running', finished_at = null, error = null, host = excluded.host,
+            pid = excluded.pid
+      returning run_id`;
+    if (!row) throw new Error(`no ledger run for ${run.pipeline} ${run.externalRunId}`);
+    return row.run_id;
   }
 
   async finishRun(

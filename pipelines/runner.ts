@@ -130,6 +130,21 @@ export class PipelineRunner {
     }
   }
 
+  /**
+   * Runs one try of `task` in the ledger run `try.runId` — the same process, log file and ledger
+   * rows as each try of {@linkcode run} — without retrying it; for a scheduler that retries by
+   * itself (Airflow).
+   */
+  async attempt(
+    pipeline: PipelineName,
+    task: string,
+    attempt: { ds: string; runId: string; tryNumber: number },
+  ): Promise<TryOutcome> {
+    const definition = this.#pipelines[pipeline].tasks.find((t) => t.name === task);
+    if (!definition) throw new RangeError(`pipeline ${pipeline} has no task ${task}`);
+    return await this.#runTry(definition, { ...attempt, pipeline });
+  }
+
   /** Runs the tasks in order; returns why the run failed, or undefined when it succeeded. */
   async #runTasks(
     definition: PipelineDefinition,
@@ -158,7 +173,7 @@ export class PipelineRunner {
         const tries = `${tryNumber} ${tryNumber === 1 ? "try" : "tries"}`;
         const error = outcome.error ?? `exit code ${outcome.exitCode}`;
         if (!RETRIED.has(failure) || tryNumber >= maxTries) {
-          return { error: `${task.name} failed after ${tries}: ${error}`, failure };
+          return { error: taskFailure(task.name, tryNumber, outcome), failure };
         }
         logger.warn("task failed; retrying", {
           pipeline: definition.name,
@@ -321,6 +336,12 @@ export class PipelineRunner {
     }
     return tail;
   }
+}
+
+/** The error of a run whose task failed on its last try: `load failed after 4 tries: …`. */
+export function taskFailure(task: string, tries: number, outcome: TryOutcome): string {
+  return `${task} failed after ${tries} ${tries === 1 ? "try" : "tries"}: ` +
+    (outcome.error ?? `exit code ${outcome.exitCode}`);
 }
 
 function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {

@@ -5,7 +5,8 @@
  *
  * `deno task test:chaos` (`--chaos`) runs the reliability suite in `tests/chaos/` instead, and
  * prints its summary: faults injected, runs recovered, rows expected, found and lost, secrets
- * leaked, per category.
+ * leaked, per category. `deno task test:airflow` (`--airflow`) runs `tests/airflow/`: the
+ * pipelines on a real Apache Airflow.
  *
  * @module
  */
@@ -31,16 +32,21 @@ if (!url) {
 }
 
 const chaos = Deno.args[0] === "--chaos";
-const extra = chaos ? Deno.args.slice(1) : Deno.args;
+// `deno task test:airflow` (`--airflow`): the tests on a real Airflow, in `tests/airflow/`.
+const airflow = Deno.args[0] === "--airflow";
+const extra = chaos || airflow ? Deno.args.slice(1) : Deno.args;
 const chaosReport = chaos
   ? await Deno.makeTempFile({ prefix: "relt-chaos-", suffix: ".jsonl" })
   : undefined;
-// The chaos suite takes minutes; `deno task test` leaves it to `deno task test:chaos`.
+// The chaos suite takes minutes, the Airflow tests too: `deno task test` leaves them to
+// `deno task test:chaos` and `deno task test:airflow`.
 const args = extra.length > 0
   ? extra
   : chaos
   ? ["tests/chaos/"]
-  : ["--ignore=tests/chaos", "tests/"];
+  : airflow
+  ? ["tests/airflow/"]
+  : ["--ignore=tests/chaos,tests/airflow", "tests/"];
 let code = 1;
 let summary = "";
 try {

@@ -4,24 +4,11 @@ import {
   createPipelineFixture,
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
+import { martChecksums } from "./helpers/mart_checksums.ts";
 
 async function extractLoad(fixture: PipelineFixture, ds: string, users: number) {
   assertExit(await fixture.run("extract", ["--ds", ds, "--users", String(users)]), 0);
   assertExit(await fixture.run("load", ["--ds", ds]), 0);
-}
-
-async function martChecksums(fixture: PipelineFixture): Promise<Record<string, string>> {
-  const tables = await fixture.db.sql<{ name: string }[]>`
-    select table_name as name from information_schema.tables
-    where table_schema = 'analytics' order by 1`;
-  const sums: Record<string, string> = {};
-  for (const { name } of tables) {
-    const [row] = await fixture.db.sql<{ sum: string }[]>`
-      select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as sum
-      from ${fixture.db.sql("analytics")}.${fixture.db.sql(name)} as t`;
-    sums[name] = row?.sum ?? "";
-  }
-  return sums;
 }
 
 Deno.test("transform builds the star schema, and every model and test passes", async (t) => {
@@ -80,9 +67,9 @@ Deno.test("transform builds the star schema, and every model and test passes", a
       ds: "2026-01-02",
       n: 2_000,
     }]);
-    const before = await martChecksums(fixture);
+    const before = await martChecksums(fixture.db.sql);
     assertExit(await fixture.run("dbt_build", ["--ds", "2026-01-02"]), 0);
-    assert.deepEqual(await martChecksums(fixture), before);
+    assert.deepEqual(await martChecksums(fixture.db.sql), before);
   });
 });
 

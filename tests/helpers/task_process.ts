@@ -43,6 +43,11 @@ export async function runScript(
     args,
     signal: AbortSignal.timeout(options.timeoutMs ?? 180_000),
   }).output();
+  return taskResult(output);
+}
+
+/** The exit code and the decoded output of a finished process. */
+export function taskResult(output: Deno.CommandOutput): TaskResult {
   const decoder = new TextDecoder();
   return {
     code: output.code,
