@@ -66,6 +66,8 @@ Deno.test("services wait for what they need to be healthy", () => {
     assert.ok(services[name]!.healthcheck?.test.length, `${name} has a healthcheck`);
   }
   assert.deepEqual(services.pipeline!.depends_on, { warehouse: { condition: "service_healthy" } });
+  // Over TCP, as the services connect: the image's init server listens on the socket only.
+  assert.match(services.warehouse!.healthcheck!.test.join(" "), /pg_isready -h 127\.0\.0\.1 /);
   assert.deepEqual(services.metabase!.depends_on, { warehouse: { condition: "service_healthy" } });
   assert.equal(services["metabase-setup"]!.depends_on?.metabase?.condition, "service_healthy");
 });
