@@ -1,7 +1,7 @@
 /**
- * The container stack, checked without a Docker engine (none runs where this project is built):
- * the compose file's structure, `docker-compose config -q` and hadolint when they are installed
- * (CI installs both), and the documentation of every variable.
+ * The container stack's files, checked without a Docker engine: the compose file's structure,
+ * the Dockerfile's bases, `docker-compose config -q` and hadolint when they are installed (CI
+ * installs both), and the documentation of every variable. `tests/containers/` runs them.
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
@@ -135,8 +135,29 @@ Deno.test("the pipeline image runs as a non-root user", async () => {
   const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
   assert.ok(users.length > 0, "the Dockerfile sets a USER");
   assert.doesNotMatch(users.at(-1)!, /^(root|0)(:|$)/);
-  assert.match(dockerfile, /^FROM \$\{DBT_IMAGE\}$/m, "based on the dbt-postgres image");
   assert.match(dockerfile, /COPY --from=deno \/deno \/usr\/local\/bin\/deno/);
+});
+
+Deno.test("the image starts only from public images, with the Deno release CI installs", async () => {
+  const dockerfile = await read("Dockerfile");
+  const args = new Map(
+    [...dockerfile.matchAll(/^ARG\s+([A-Z_]+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]),
+  );
+  const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) =>
+    m[1]!.replace(/^\$\{([A-Z_]+)\}$/, (_, name: string) => args.get(name) ?? name)
+  );
+  const denoVersion = /^DENO_VERSION=(\S+)$/m.exec(await read(".ci/run"))?.[1];
+  assert.deepEqual(bases, [`denoland/deno:bin-${denoVersion}`, "debian:bookworm-slim"]);
+  // A build-time CA goes in as a BuildKit secret; nothing of it is named in the Dockerfile.
+  assert.doesNotMatch(dockerfile, /ca-certificates\.crt|BEGIN CERTIFICATE|NODE_EXTRA_CA_CERTS/);
+  assert.doesNotMatch(
+    dockerfile,
+    /^(COPY|ADD)\s.*\btests\//m,
+    "the image copies nothing from tests/",
+  );
+  const pins = await read("dbt_project/requirements.txt");
+  assert.match(pins, /^dbt-postgres==1\.11\.0$/m);
+  assert.match(dockerfile, /-r \/opt\/dbt-requirements\.txt/, "dbt from the pinned requirements");
 });
 
 const inCi = Deno.env.get("CI") === "true";
