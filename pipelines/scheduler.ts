@@ -8,7 +8,7 @@
  * @module
  */
 import type { Config } from "../tasks/config.ts";
-import { ensureLocalDbt, resolveRunner } from "../tasks/dbt_runner.ts";
+import { prepareRunner } from "../tasks/dbt_runner.ts";
 import { errorMessage } from "../tasks/errors.ts";
 import type { Logger } from "../tasks/logger.ts";
 import { migrate } from "../tasks/migrations.ts";
@@ -33,7 +33,7 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
   const { config, warehouse, logger, signal } = options;
   const { applied } = await migrate(warehouse.sql);
   if (applied.length > 0) logger.info("migrated the warehouse", { applied: applied.length });
-  if (await resolveRunner(config) === "local" && !config.dbtBin) await ensureLocalDbt({ logger });
+  await prepareRunner({ ...config, logger });
   const runner = new PipelineRunner({
     config,
     warehouse,

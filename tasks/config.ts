@@ -76,7 +76,7 @@ const environmentSchema = z.object({
     .default("auto"),
   DBT_BIN: z.string().min(1).optional(),
   DBT_IMAGE: z.string().min(1, "must be a Docker image reference").default(
-    "ghcr.io/dbt-labs/dbt-postgres:1.11.0",
+    "randomuser-elt:latest",
   ),
   ANALYST_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
   METABASE_URL: httpUrl("Metabase").default("http://localhost:3000"),
@@ -107,7 +107,7 @@ export interface Config {
   readonly dbtRunner: "auto" | "docker" | "local";
   /** A dbt executable to use for `DBT_RUNNER=local` instead of `.venv` (e.g. in the image). */
   readonly dbtBin: string | undefined;
-  /** The dbt-postgres image `DBT_RUNNER=docker` runs. */
+  /** The image with dbt that `DBT_RUNNER=docker` runs: the project's own, built on first use. */
   readonly dbtImage: string;
   /** When set, `migrate` lets the read-only `analyst` role log in with it (Metabase). */
   readonly analystPassword: string | undefined;

@@ -7,7 +7,7 @@
  */
 import { ulid } from "ulid";
 import { loadConfig } from "./config.ts";
-import { ensureLocalDbt, resolveRunner, runDbt } from "./dbt_runner.ts";
+import { prepareRunner, runDbt } from "./dbt_runner.ts";
 import { Logger } from "./logger.ts";
 import { dsOption, printError, printSummary, runTask, taskCommand } from "./task_command.ts";
 import { openWarehouse, type Sql } from "./warehouse.ts";
@@ -26,9 +26,7 @@ if (import.meta.main) {
     const config = await loadConfig();
     const logger = new Logger("transform");
     if (options.prepare) {
-      const runner = await resolveRunner(config);
-      if (runner === "local" && !config.dbtBin) await ensureLocalDbt({ logger });
-      printSummary("transform", { prepared: runner });
+      printSummary("transform", { prepared: await prepareRunner({ ...config, logger }) });
       return;
     }
     await using warehouse = await openWarehouse(config, { logger });

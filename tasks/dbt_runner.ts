@@ -1,8 +1,9 @@
 /**
  * Runs dbt for the transform task: picks the runner (`local` = the pinned dbt-postgres in
- * `.venv`, created on first use; `docker` = the official dbt-postgres image; `auto` = docker only
- * when an engine answers), passes the warehouse connection through environment variables (no
- * secret in a file), streams dbt's output, and summarises `run_results.json`.
+ * `.venv`, created on first use; `docker` = the project's own image, which pins the same dbt,
+ * built on first use; `auto` = docker only when an engine answers and the image is there or
+ * buildable from what the engine holds), passes the warehouse connection through environment
+ * variables (no secret in a file), streams dbt's output, and summarises `run_results.json`.
  *
  * @example
  * ```ts
@@ -17,6 +18,12 @@ import { resolve } from "node:path";
 import type { Config } from "./config.ts";
 import { errorMessage, ignoreNotFound, TerminalError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import {
+  dockerAnswers,
+  ensureProjectImage,
+  imagePresent,
+  projectImageStatus,
+} from "./transform/project_image.ts";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 /** The dbt project directory. */
@@ -62,10 +69,44 @@ export interface DbtRunSummary {
   readonly seconds: number;
 }
 
-/** Resolves `DBT_RUNNER`: `auto` means docker when `docker info` answers, else local. */
-export async function resolveRunner(config: Config): Promise<DbtRunner> {
-  if (config.dbtRunner !== "auto") return config.dbtRunner;
-  return await dockerAnswers() ? "docker" : "local";
+/** Which runner and image `DBT_RUNNER` and `DBT_IMAGE` ask for. */
+export interface RunnerOptions {
+  readonly dbtRunner: "auto" | "docker" | "local";
+  readonly dbtImage: string;
+}
+
+/**
+ * Resolves `DBT_RUNNER`: `auto` means docker when an engine answers and `DBT_IMAGE` is there (or,
+ * for the project's own image, can be built from base images the engine holds), else local.
+ */
+export async function resolveRunner(options: RunnerOptions): Promise<DbtRunner> {
+  if (options.dbtRunner !== "auto") return options.dbtRunner;
+  if (!await dockerAnswers()) return "local";
+  const usable = isProjectImage(options.dbtImage)
+    ? await projectImageStatus(options.dbtImage) !== "missing"
+    : await imagePresent(options.dbtImage);
+  return usable ? "docker" : "local";
+}
+
+/**
+ * Makes the runner's dbt ready: `.venv` for local (unless `DBT_BIN`), the project image for
+ * docker (built when missing). Returns the runner.
+ */
+export async function prepareRunner(
+  options: RunnerOptions & { readonly dbtBin: string | undefined; logger?: Logger },
+): Promise<DbtRunner> {
+  const runner = await resolveRunner(options);
+  const logger = options.logger ? { logger: options.logger } : {};
+  if (runner === "local" && !options.dbtBin) await ensureLocalDbt(logger);
+  if (runner === "docker" && isProjectImage(options.dbtImage)) {
+    await ensureProjectImage(options.dbtImage, logger);
+  }
+  return runner;
+}
+
+/** `randomuser-elt:<tag>` is built from our Dockerfile; any other image is pulled by docker. */
+function isProjectImage(image: string): boolean {
+  return image.startsWith("randomuser-elt:");
 }
 
 /**
@@ -130,6 +171,9 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
       stderr: "inherit",
     });
   } else {
+    if (isProjectImage(config.dbtImage)) {
+      await ensureProjectImage(config.dbtImage, options.logger ? { logger: options.logger } : {});
+    }
     command = new Deno.Command("docker", {
       args: [
         "run",
@@ -140,6 +184,9 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
         ...Object.keys(connection).flatMap((name) => ["--env", name]),
         "--env",
         "DBT_SEND_ANONYMOUS_USAGE_STATS=false",
+        // The host's uid may have no home in the image.
+        "--env",
+        "HOME=/tmp",
         "--volume",
         `${DBT_PROJECT_DIR}:/usr/app/dbt:ro`,
         "--volume",
@@ -147,6 +194,7 @@ export async function runDbt(config: Config, options: DbtRunOptions): Promise<Db
         "--workdir",
         "/usr/app/dbt",
         config.dbtImage,
+        "dbt",
         ...dbtArgs,
         "--profiles-dir",
         "/usr/app/dbt",
@@ -228,27 +276,6 @@ async function readRunResults(path: string): Promise<RunResults> {
     else if (result.status === "skipped") counts.skipped++;
   }
   return counts;
-}
-
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    const output = await new Deno.Command("docker", {
-      args: ["info", "--format", "{{.ServerVersion}}"],
-      stdout: "null",
-      stderr: "null",
-      signal: AbortSignal.timeout(5_000),
-    }).output();
-    return output.success;
-  } catch (error) {
-    // No docker client at all, or `docker info` hung past the timeout: no engine to use.
-    if (
-      error instanceof Deno.errors.NotFound ||
-      (error instanceof DOMException && error.name === "AbortError")
-    ) {
-      return false;
-    }
-    throw error;
-  }
 }
 
 async function exec(command: string, args: string[], what: string): Promise<void> {
