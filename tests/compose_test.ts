@@ -175,11 +175,22 @@ Deno.test({
 const hadolint = new URL(".venv/bin/hadolint", ROOT).pathname;
 const hadolintInstalled = await tool(hadolint, ["--version"]) !== undefined;
 Deno.test({
-  name: "hadolint finds nothing in the Dockerfile",
+  name: "hadolint finds nothing in the Dockerfile and the stand-ins' Dockerfiles",
   ignore: !inCi && !hadolintInstalled,
   async fn() {
-    const result = await tool(hadolint, ["Dockerfile"]);
-    assert.ok(result, "hadolint is not installed (CI installs tests/requirements.txt into .venv)");
-    assert.equal(result.code, 0, new TextDecoder().decode(result.stdout));
+    for (
+      const file of [
+        "Dockerfile",
+        "tests/containers/warehouse_standin/Dockerfile",
+        "tests/containers/metabase_standin/Dockerfile",
+      ]
+    ) {
+      const result = await tool(hadolint, [file]);
+      assert.ok(
+        result,
+        "hadolint is not installed (CI installs tests/requirements.txt into .venv)",
+      );
+      assert.equal(result.code, 0, `${file}: ${new TextDecoder().decode(result.stdout)}`);
+    }
   },
 });

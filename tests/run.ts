@@ -1,7 +1,9 @@
 /**
  * `deno task test`: runs the whole suite against real PostgreSQL. With `TEST_DATABASE_URL` it
- * uses that server; without it, it starts an embedded PostgreSQL in a temporary directory for
- * the run and stops it afterwards. Extra arguments go to `deno test` (e.g. a file or `--filter`).
+ * uses that server; without it, when a Docker engine answers, a warehouse container started by
+ * testcontainers (`tests/containers/warehouse_container.ts`); else an embedded PostgreSQL in a
+ * temporary directory. Either is stopped afterwards. Extra arguments go to `deno test` (e.g. a
+ * file or `--filter`). `deno task test:containers` (`--containers`) runs `tests/containers/`.
  *
  * `deno task test:chaos` (`--chaos`) runs the reliability suite in `tests/chaos/` instead, and
  * prints its summary: faults injected, runs recovered, rows expected, found and lost, secrets
@@ -9,13 +11,36 @@
  *
  * @module
  */
+import { errorMessage } from "../tasks/errors.ts";
 import { ensureEmbeddedWarehouse, stopEmbeddedWarehouse } from "../tasks/warehouse.ts";
+import { dockerAnswers } from "./containers/images.ts";
+import {
+  startWarehouseContainer,
+  type WarehouseContainer,
+} from "./containers/warehouse_container.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 let url = Deno.env.get("TEST_DATABASE_URL");
 let embeddedDir: string | undefined;
 let tempDir: string | undefined;
+let container: WarehouseContainer | undefined;
 
+if (!url && Deno.env.get("CONTAINER_TESTS") !== "skip" && await dockerAnswers()) {
+  const started = performance.now();
+  try {
+    container = await startWarehouseContainer();
+    url = container.url;
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.error(
+      `tests: warehouse container ${container.image} on ${new URL(url).host} ` +
+        `(testcontainers, ready in ${seconds} s)`,
+    );
+  } catch (error) {
+    // CI must exercise this path: there, a container that does not start fails the run.
+    if (Deno.env.get("CI") === "true") throw error;
+    console.error(`tests: no warehouse container (${errorMessage(error)}); embedded instead`);
+  }
+}
 if (!url) {
   tempDir = await Deno.makeTempDir({ prefix: "relt-test-warehouse-" });
   await Deno.chmod(tempDir, 0o755);
@@ -23,12 +48,13 @@ if (!url) {
   const server = await ensureEmbeddedWarehouse(embeddedDir);
   url = server.url;
   console.error(`tests: embedded PostgreSQL on 127.0.0.1:${server.port} (${embeddedDir})`);
-} else {
+} else if (!container) {
   console.error("tests: using TEST_DATABASE_URL");
 }
 
 const chaos = Deno.args[0] === "--chaos";
-const extra = chaos ? Deno.args.slice(1) : Deno.args;
+const containers = Deno.args[0] === "--containers";
+const extra = chaos || containers ? Deno.args.slice(1) : Deno.args;
 const chaosReport = chaos
   ? await Deno.makeTempFile({ prefix: "relt-chaos-", suffix: ".jsonl" })
   : undefined;
@@ -37,6 +63,8 @@ const args = extra.length > 0
   ? extra
   : chaos
   ? ["tests/chaos/"]
+  : containers
+  ? ["tests/containers/"]
   : ["--ignore=tests/chaos", "tests/"];
 let code = 1;
 let summary = "";
@@ -47,6 +75,7 @@ try {
     env: {
       TEST_DATABASE_URL: url,
       NO_COLOR: "1",
+      ...(containers ? { CONTAINER_TESTS: "require" } : {}),
       ...(chaosReport ? { CHAOS_REPORT: chaosReport } : {}),
     },
     stdin: "null",
@@ -64,6 +93,7 @@ try {
   const match = /(\d+) passed[^|]*\| (\d+) failed/.exec(tail);
   if (match) summary = `tests: ${match[1]} passed, ${match[2]} failed`;
 } finally {
+  await container?.[Symbol.asyncDispose]();
   if (embeddedDir) await stopEmbeddedWarehouse(embeddedDir);
   if (tempDir) await Deno.remove(tempDir, { recursive: true });
 }

@@ -1,6 +1,7 @@
 /**
  * Command line for `deno task fake-api`: serves the project's stand-in for randomuser.me on
- * 127.0.0.1 until SIGINT or SIGTERM, with faults controllable over HTTP under `/_fake/`.
+ * 127.0.0.1 (or `--hostname`) until SIGINT or SIGTERM, with faults controllable over HTTP under
+ * `/_fake/`.
  */
 
 import { Command, CommanderError, InvalidArgumentError } from "@commander-js/extra-typings";
@@ -25,10 +26,11 @@ function parseNow(value: string): Date {
 const program = new Command()
   .name("fake-api")
   .description(
-    "Serve a stand-in for https://randomuser.me/api/ (v1.4 JSON) on 127.0.0.1.\n" +
+    "Serve a stand-in for https://randomuser.me/api/ (v1.4 JSON), on 127.0.0.1 by default.\n" +
       "Faults: POST /_fake/faults, DELETE /_fake/faults; request log: GET /_fake/requests.",
   )
-  .option("--port <port>", "TCP port on 127.0.0.1; 0 picks a free one", parsePort, 8787)
+  .option("--hostname <address>", "address to listen on (0.0.0.0 in a container)", "127.0.0.1")
+  .option("--port <port>", "TCP port; 0 picks a free one", parsePort, 8787)
   .option(
     "--now <iso-date>",
     "pin the clock that dob/registered ages are computed against",
@@ -50,6 +52,7 @@ const flags = program.opts();
 async function serve(): Promise<FakeRandomUser> {
   try {
     return await startFakeRandomUser({
+      hostname: flags.hostname,
       port: flags.port,
       ...(flags.now === undefined ? {} : { now: flags.now }),
     });
