@@ -16,14 +16,12 @@ import {
   buildMetabaseStandin,
   buildTestProjectImage,
   buildWarehouseStandin,
-  dockerAnswers,
+  containerTests,
   hostCaBundle,
   PROJECT_IMAGE,
 } from "./images.ts";
 
-const mode = Deno.env.get("CONTAINER_TESTS");
-const required = mode === "require" || Deno.env.get("CI") === "true";
-const engine = mode === "skip" ? false : await dockerAnswers();
+const { engine, ignore } = await containerTests();
 
 const USERS = 1_000;
 const CA_PROBE = "randomuser-elt-test/ca-probe:latest";
@@ -142,7 +140,7 @@ async function metabaseState(base: string): Promise<MetabaseState> {
 
 Deno.test({
   name: "the compose stack starts from the Dockerfile, runs the pipelines and is provisioned",
-  ignore: !engine && !required,
+  ignore,
   async fn(t) {
     assert.ok(engine, "no Docker engine answers (CI starts one with .ci/docker-engine start)");
     const composeVersion = decoder.decode(

@@ -8,17 +8,15 @@
  */
 import assert from "node:assert/strict";
 import { assertExit, createPipelineFixture } from "../helpers/pipeline_fixture.ts";
-import { buildTestProjectImage, dockerAnswers } from "./images.ts";
+import { buildTestProjectImage, containerTests } from "./images.ts";
 
-const mode = Deno.env.get("CONTAINER_TESTS");
-const required = mode === "require" || Deno.env.get("CI") === "true";
-const engine = mode === "skip" ? false : await dockerAnswers();
+const { engine, ignore } = await containerTests();
 const DOCKER_HOST = Deno.env.get("DOCKER_HOST");
 const docker = DOCKER_HOST ? { DOCKER_HOST } : {};
 
 Deno.test({
   name: "DBT_RUNNER=docker builds the star schema with dbt in the project image",
-  ignore: !engine && !required,
+  ignore,
   async fn() {
     assert.ok(engine, "no Docker engine answers (CI starts one with .ci/docker-engine start)");
     await buildTestProjectImage();
@@ -42,7 +40,7 @@ Deno.test({
 
 Deno.test({
   name: "DBT_RUNNER=auto picks docker when an engine answers with the image, else local",
-  ignore: !engine && !required,
+  ignore,
   async fn() {
     assert.ok(engine, "no Docker engine answers");
     await buildTestProjectImage();

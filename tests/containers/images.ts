@@ -32,6 +32,17 @@ const EMBEDDED_POSTGRES = resolve(
 );
 
 /**
+ * Whether the container tests run: when an engine answers, unless `CONTAINER_TESTS=skip`; in CI
+ * and in `deno task test:containers` (`CONTAINER_TESTS=require`) they must, and fail without one.
+ */
+export async function containerTests(): Promise<{ engine: boolean; ignore: boolean }> {
+  const mode = Deno.env.get("CONTAINER_TESTS");
+  const required = mode === "require" || Deno.env.get("CI") === "true";
+  const engine = mode === "skip" ? false : await dockerAnswers();
+  return { engine, ignore: !engine && !required };
+}
+
+/**
  * The CA bundle this machine trusts, for the image build's downloads (this machine reaches PyPI
  * and npm through a TLS-inspecting gateway): `SSL_CERT_FILE`, else Debian's bundle, if present.
  * It goes to the build as a secret; the image test checks it is in no layer.
