@@ -1,7 +1,8 @@
 /**
- * `deno task fake-api [--port 8787] [--now ISO]`: serves the project's stand-in for randomuser.me
- * (`tasks/stand_in/`, a real HTTP server speaking API v1.4 — not randomuser.me) on 127.0.0.1 until
- * SIGINT or SIGTERM, with faults controllable over HTTP under `/_fake/`.
+ * `deno task fake-api [--hostname 127.0.0.1] [--port 8787] [--now ISO]`: serves the project's
+ * stand-in for randomuser.me (`tasks/stand_in/`, a real HTTP server speaking API v1.4 — not
+ * randomuser.me) on 127.0.0.1 by default until SIGINT or SIGTERM, with faults controllable over
+ * HTTP under `/_fake/`.
  *
  * @module
  */
@@ -27,12 +28,15 @@ function parseNow(value: string): Date {
 
 const program = taskCommand(
   "fake-api",
-  "Serve a stand-in for https://randomuser.me/api/ (v1.4 JSON) on 127.0.0.1. " +
+  "Serve a stand-in for https://randomuser.me/api/ (v1.4 JSON), on 127.0.0.1 by default. " +
     "Faults: POST /_fake/faults, DELETE /_fake/faults; request log: GET /_fake/requests.",
 )
   .addOption(
-    new Option("--port <port>", "TCP port on 127.0.0.1; 0 picks a free one").argParser(parsePort)
-      .default(8787),
+    new Option("--hostname <address>", "address to listen on (0.0.0.0 in a container)")
+      .default("127.0.0.1"),
+  )
+  .addOption(
+    new Option("--port <port>", "TCP port; 0 picks a free one").argParser(parsePort).default(8787),
   )
   .addOption(
     new Option("--now <iso-date>", "pin the clock that dob/registered ages are computed against")
@@ -42,6 +46,7 @@ const program = taskCommand(
 if (import.meta.main) {
   await runTask(program, async (options) => {
     await using server = await startFakeRandomUser({
+      hostname: options.hostname,
       port: options.port,
       ...(options.now === undefined ? {} : { now: options.now }),
     });

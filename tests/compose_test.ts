@@ -1,7 +1,7 @@
 /**
- * The container stack, checked without a Docker engine (none runs where this project is built):
- * the compose file's structure, `docker-compose config -q` and hadolint when they are installed
- * (CI installs both), and the documentation of every variable.
+ * The container stack's files, checked without a Docker engine: the compose file's structure,
+ * the Dockerfile's bases, `docker-compose config -q` and hadolint when they are installed (CI
+ * installs both), and the documentation of every variable. `tests/containers/` runs them.
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
@@ -71,6 +71,8 @@ Deno.test("services wait for what they need to be healthy", () => {
     assert.ok(services[name]!.healthcheck?.test.length, `${name} has a healthcheck`);
   }
   assert.deepEqual(services.pipeline!.depends_on, { warehouse: { condition: "service_healthy" } });
+  // Over TCP, as the services connect: the image's init server listens on the socket only.
+  assert.match(services.warehouse!.healthcheck!.test.join(" "), /pg_isready -h 127\.0\.0\.1 /);
   assert.deepEqual(services.metabase!.depends_on, { warehouse: { condition: "service_healthy" } });
   assert.equal(services["metabase-setup"]!.depends_on?.metabase?.condition, "service_healthy");
 });
@@ -138,8 +140,29 @@ Deno.test("the pipeline image runs as a non-root user", async () => {
   const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
   assert.ok(users.length > 0, "the Dockerfile sets a USER");
   assert.doesNotMatch(users.at(-1)!, /^(root|0)(:|$)/);
-  assert.match(dockerfile, /^FROM \$\{DBT_IMAGE\}$/m, "based on the dbt-postgres image");
   assert.match(dockerfile, /COPY --from=deno \/deno \/usr\/local\/bin\/deno/);
+});
+
+Deno.test("the image starts only from public images, with the Deno release CI installs", async () => {
+  const dockerfile = await read("Dockerfile");
+  const args = new Map(
+    [...dockerfile.matchAll(/^ARG\s+([A-Z_]+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]),
+  );
+  const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) =>
+    m[1]!.replace(/^\$\{([A-Z_]+)\}$/, (_, name: string) => args.get(name) ?? name)
+  );
+  const denoVersion = /^DENO_VERSION=(\S+)$/m.exec(await read(".ci/run"))?.[1];
+  assert.deepEqual(bases, [`denoland/deno:bin-${denoVersion}`, "debian:bookworm-slim"]);
+  // A build-time CA goes in as a BuildKit secret; nothing of it is named in the Dockerfile.
+  assert.doesNotMatch(dockerfile, /ca-certificates\.crt|BEGIN CERTIFICATE|NODE_EXTRA_CA_CERTS/);
+  assert.doesNotMatch(
+    dockerfile,
+    /^(COPY|ADD)\s.*\btests\//m,
+    "the image copies nothing from tests/",
+  );
+  const pins = await read("dbt_project/requirements.txt");
+  assert.match(pins, /^dbt-postgres==1\.11\.0$/m);
+  assert.match(dockerfile, /-r \/opt\/dbt-requirements\.txt/, "dbt from the pinned requirements");
 });
 
 const inCi = Deno.env.get("CI") === "true";
@@ -157,11 +180,22 @@ Deno.test({
 const hadolint = projectPath(".venv", "bin", "hadolint");
 const hadolintInstalled = await tool(hadolint, ["--version"]) !== undefined;
 Deno.test({
-  name: "hadolint finds nothing in the Dockerfile",
+  name: "hadolint finds nothing in the Dockerfile and the stand-ins' Dockerfiles",
   ignore: !inCi && !hadolintInstalled,
   async fn() {
-    const result = await tool(hadolint, ["Dockerfile"]);
-    assert.ok(result, "hadolint is not installed (CI installs tests/requirements.txt into .venv)");
-    assert.equal(result.code, 0, new TextDecoder().decode(result.stdout));
+    for (
+      const file of [
+        "Dockerfile",
+        "tests/containers/warehouse_standin/Dockerfile",
+        "tests/containers/metabase_standin/Dockerfile",
+      ]
+    ) {
+      const result = await tool(hadolint, [file]);
+      assert.ok(
+        result,
+        "hadolint is not installed (CI installs tests/requirements.txt into .venv)",
+      );
+      assert.equal(result.code, 0, `${file}: ${new TextDecoder().decode(result.stdout)}`);
+    }
   },
 });

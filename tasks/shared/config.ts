@@ -80,7 +80,7 @@ const environmentSchema = z.object({
   DBT_BIN: z.string().min(1).optional(),
   PYTHON: z.string().min(1, "must be a Python 3 executable").default("python3"),
   DBT_IMAGE: z.string().min(1, "must be a Docker image reference").default(
-    "ghcr.io/dbt-labs/dbt-postgres:1.11.0",
+    "randomuser-elt:latest",
   ),
   ANALYST_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
   METABASE_URL: httpUrl("Metabase").default("http://localhost:3000"),
@@ -119,7 +119,7 @@ export interface Config {
     readonly concurrency: number;
     readonly maxRejectRate: number;
   };
-  /** How dbt runs: `runner` auto/docker/local, a dbt executable instead of `.venv`, the image. */
+  /** How dbt runs: `runner` auto/docker/local, a dbt executable instead of `.venv`, the image (the project's own, built on first use). */
   readonly dbt: {
     readonly runner: "auto" | "docker" | "local";
     readonly bin: string | undefined;

@@ -23,6 +23,8 @@ import {
 
 /** How to start the fake: `port` 0 (the default) picks a free one; `now` pins the clock for ages. */
 export interface FakeRandomUserOptions {
+  /** Address to listen on; default 127.0.0.1 (a container gives 0.0.0.0). */
+  hostname?: string;
   port?: number;
   now?: Date;
   /** Aborting it closes the server. */
@@ -61,7 +63,7 @@ const CACHE_LIMIT = 8;
 const JSON_TYPE = "application/json; charset=utf-8";
 const encoder = new TextEncoder();
 
-/** Starts the fake on 127.0.0.1; throws with advice when the port cannot be bound. */
+/** Starts the fake (on 127.0.0.1 by default); throws with advice when the port cannot be bound. */
 export async function startFakeRandomUser(
   options: FakeRandomUserOptions = {},
 ): Promise<FakeRandomUser> {
@@ -70,6 +72,7 @@ export async function startFakeRandomUser(
   const cache = new Map<string, Uint8Array<ArrayBuffer>>();
   const stopping = new AbortController();
   const requestedPort = options.port ?? 0;
+  const hostname = options.hostname ?? "127.0.0.1";
 
   const log = (entry: RequestLogEntry) => {
     requests.push(entry);
@@ -207,7 +210,7 @@ export async function startFakeRandomUser(
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
-      { hostname: "127.0.0.1", port: requestedPort, onListen() {} },
+      { hostname, port: requestedPort, onListen() {} },
       (request) => {
         const url = new URL(request.url);
         if (url.pathname.startsWith("/_fake/")) return control(request, url);
@@ -220,7 +223,7 @@ export async function startFakeRandomUser(
     );
   } catch (error) {
     throw new Error(
-      `fake randomuser.me could not listen on 127.0.0.1:${requestedPort} (${describe(error)}); ` +
+      `fake randomuser.me could not listen on ${hostname}:${requestedPort} (${describe(error)}); ` +
         "pick another port, or 0 for a free one",
       { cause: error },
     );
@@ -242,7 +245,7 @@ export async function startFakeRandomUser(
   else options.signal?.addEventListener("abort", onAbort, { once: true });
 
   return {
-    url: `http://127.0.0.1:${port}/api/`,
+    url: `http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${port}/api/`,
     port,
     faults,
     requests,

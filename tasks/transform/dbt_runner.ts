@@ -1,8 +1,9 @@
 /**
  * Runs dbt for the transform task: picks the runner (`local` = the pinned dbt-postgres in
- * `.venv`, created on first use; `docker` = the official dbt-postgres image; `auto` = docker only
- * when an engine answers), passes the warehouse connection through environment variables (no
- * secret in a file), streams dbt's output, and summarises `run_results.json`.
+ * `.venv`, created on first use; `docker` = the project's own image, which pins the same dbt,
+ * built on first use; `auto` = docker only when an engine answers and the image is there or
+ * buildable from what the engine holds), passes the warehouse connection through environment
+ * variables (no secret in a file), streams dbt's output, and summarises `run_results.json`.
  *
  * @example
  * ```ts
@@ -18,6 +19,12 @@ import type { Logger } from "../shared/logger.ts";
 import { DBT_PROJECT_DIR } from "../shared/paths.ts";
 import { writeAll } from "../shared/write_all.ts";
 import { ensureLocalDbt } from "./dbt_venv.ts";
+import {
+  dockerAnswers,
+  ensureProjectImage,
+  imagePresent,
+  projectImageStatus,
+} from "./project_image.ts";
 
 /** How dbt is run. */
 export type DbtRunner = "local" | "docker";
@@ -73,10 +80,22 @@ export interface DbtRunSummary {
   readonly seconds: number;
 }
 
-/** Resolves `DBT_RUNNER`: `auto` means docker when `docker info` answers, else local. */
+/**
+ * Resolves `DBT_RUNNER`: `auto` means docker when an engine answers and the image is there (or,
+ * for the project's own image, can be built from base images the engine holds), else local.
+ */
 export async function resolveRunner(settings: DbtSettings): Promise<DbtRunner> {
   if (settings.runner !== "auto") return settings.runner;
-  return await dockerAnswers() ? "docker" : "local";
+  if (!await dockerAnswers()) return "local";
+  const usable = isProjectImage(settings.image)
+    ? await projectImageStatus(settings.image) !== "missing"
+    : await imagePresent(settings.image);
+  return usable ? "docker" : "local";
+}
+
+/** `randomuser-elt:<tag>` is built from our Dockerfile; any other image is pulled by docker. */
+function isProjectImage(image: string): boolean {
+  return image.startsWith("randomuser-elt:");
 }
 
 /** Installs the pinned dbt into `.venv` first when the local runner will run `.venv`'s dbt. */
@@ -87,6 +106,9 @@ export async function prepareDbtRuntime(
   const runner = await resolveRunner(settings);
   if (runner === "local" && !settings.bin) {
     await ensureLocalDbt({ python: settings.python, ...options });
+  }
+  if (runner === "docker" && isProjectImage(settings.image)) {
+    await ensureProjectImage(settings.image, options);
   }
   return runner;
 }
@@ -132,6 +154,9 @@ export async function runDbt(
       stderr: "piped",
     });
   } else {
+    if (isProjectImage(settings.image)) {
+      await ensureProjectImage(settings.image, options.logger ? { logger: options.logger } : {});
+    }
     command = new Deno.Command("docker", {
       args: [
         "run",
@@ -142,6 +167,9 @@ export async function runDbt(
         ...Object.keys(connection).flatMap((name) => ["--env", name]),
         "--env",
         "DBT_SEND_ANONYMOUS_USAGE_STATS=false",
+        // The host's uid may have no home in the image.
+        "--env",
+        "HOME=/tmp",
         "--volume",
         `${DBT_PROJECT_DIR}:/usr/app/dbt:ro`,
         "--volume",
@@ -149,6 +177,7 @@ export async function runDbt(
         "--workdir",
         "/usr/app/dbt",
         settings.image,
+        "dbt",
         ...dbtArgs,
         "--profiles-dir",
         "/usr/app/dbt",
@@ -270,25 +299,4 @@ async function readRunResults(path: string): Promise<RunResults> {
     else if (result.status === "skipped") counts.skipped++;
   }
   return counts;
-}
-
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    const output = await new Deno.Command("docker", {
-      args: ["info", "--format", "{{.ServerVersion}}"],
-      stdout: "null",
-      stderr: "null",
-      signal: AbortSignal.timeout(5_000),
-    }).output();
-    return output.success;
-  } catch (error) {
-    // No docker client at all, or `docker info` hung past the timeout: no engine to use.
-    if (
-      error instanceof Deno.errors.NotFound ||
-      (error instanceof DOMException && error.name === "AbortError")
-    ) {
-      return false;
-    }
-    throw error;
-  }
 }

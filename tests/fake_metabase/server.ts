@@ -13,6 +13,9 @@ export type Stored = Record<string, unknown> & { id: number };
 
 /** Options for {@linkcode startFakeMetabase}. */
 export interface FakeMetabaseOptions {
+  /** Address and port to listen on; default 127.0.0.1 and a free port. */
+  hostname?: string;
+  port?: number;
   /** `version.tag` in the session properties; default `v0.64.2.2`. */
   version?: string;
   /** `/api/health` answers 503 "initializing" this many times first; default 0. */
@@ -44,7 +47,7 @@ class HttpError extends Error {
   }
 }
 
-/** Starts the stand-in on 127.0.0.1 (a free port). */
+/** Starts the stand-in (by default on 127.0.0.1, a free port). */
 export function startFakeMetabase(options: FakeMetabaseOptions = {}): FakeMetabase {
   let unhealthy = options.unhealthyChecks ?? 0;
   const setupToken = crypto.randomUUID();
@@ -257,7 +260,11 @@ export function startFakeMetabase(options: FakeMetabaseOptions = {}): FakeMetaba
     };
   };
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+  const server = Deno.serve({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+    onListen() {},
+  }, async (request) => {
     const url = new URL(request.url);
     requests.push(`${request.method} ${url.pathname}`);
     for (const [method, path, handle, auth] of routes) {
