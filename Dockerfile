@@ -44,8 +44,8 @@ ENV PATH=/opt/dbt/bin:$PATH \
     NO_COLOR=1
 
 RUN useradd --system --create-home --uid 10001 --user-group pipeline \
-    && mkdir -p /app /data \
-    && chown pipeline:pipeline /app /data
+    && mkdir -p /app /data /metabase-setup \
+    && chown pipeline:pipeline /app /data /metabase-setup
 WORKDIR /app
 USER 10001:10001
 

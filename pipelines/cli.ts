@@ -77,7 +77,7 @@ async function openLedgerWarehouse(config: Config, logger: Logger): Promise<Ware
 /** The runner's options from the configuration. */
 function runnerOptions(config: Config, warehouse: Warehouse, logger: Logger) {
   return {
-    pipelines: definePipelines(config.retryPolicy),
+    pipelines: definePipelines(config.retryPolicy, { metabase: config.metabase.afterTransform }),
     warehouse,
     logger,
     logDir: resolve(config.dataDir, "logs"),

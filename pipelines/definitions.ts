@@ -1,6 +1,7 @@
 /**
  * The pipelines as data: which tasks, in which order, with what retries, delay and timeout —
- * `extract_load` = `migrate >> extract >> load`, `transform` = `dbt_build`, daily (UTC).
+ * `extract_load` = `migrate >> extract >> load`, `transform` = `dbt_build` (then
+ * `metabase_provision` where Metabase runs beside the pipeline), daily (UTC).
  *
  * @example
  * ```ts
@@ -23,6 +24,8 @@ export interface TaskDefinition {
   readonly script: string;
   /** Whether the task takes `--ds`. */
   readonly takesDs: boolean;
+  /** Arguments the task always gets. */
+  readonly args?: readonly string[];
   /** Field of the task's summary line that counts its rows, if any. */
   readonly rowsField?: string;
   readonly timeoutMs: number;
@@ -52,8 +55,23 @@ export interface RetryPolicy {
 /** The pipelines by name. */
 export type Pipelines = Readonly<Record<PipelineName, PipelineDefinition>>;
 
-/** The two pipelines, with the retry policy of `TASK_RETRIES` and `TASK_RETRY_DELAY`. */
-export function definePipelines(retryPolicy: RetryPolicy): Pipelines {
+/** What the pipelines include beyond their fixed tasks. */
+export interface PipelineOptions {
+  /**
+   * End the transform with `metabase:provision --if-set-up` (`METABASE_SYNC`), so Metabase's
+   * questions and dbt's descriptions follow every build.
+   */
+  readonly metabase?: boolean;
+}
+
+/**
+ * The two pipelines, with the retry policy of `TASK_RETRIES` and `TASK_RETRY_DELAY`; with
+ * `options.metabase`, the transform is `dbt_build >> metabase_provision`.
+ */
+export function definePipelines(
+  retryPolicy: RetryPolicy,
+  options: PipelineOptions = {},
+): Pipelines {
   const policy = { retries: retryPolicy.retries, retryDelayMs: retryPolicy.retryDelayMs };
   return {
     extract_load: {
@@ -99,6 +117,16 @@ export function definePipelines(retryPolicy: RetryPolicy): Pipelines {
           rowsField: "models",
           timeoutMs: 60 * MINUTE,
         },
+        ...(options.metabase
+          ? [{
+            name: "metabase_provision",
+            script: "tasks/metabase_provision.ts",
+            takesDs: false,
+            // The stack's one-shot metabase-setup does the first-run setup; this run never races it.
+            args: ["--if-set-up"],
+            timeoutMs: 15 * MINUTE,
+          }]
+          : []),
       ],
     },
   };

@@ -265,6 +265,7 @@ export class PipelineRunner {
         DENO_JSON,
         projectPath(task.script),
         ...(task.takesDs ? ["--ds", options.ds] : []),
+        ...(task.args ?? []),
       ],
       env: { ...this.#options.env, DATABASE_URL: warehouse.url },
       stdin: "null",

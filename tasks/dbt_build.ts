@@ -6,11 +6,10 @@
  *
  * @module
  */
-import { resolve } from "node:path";
 import { loadConfig } from "./shared/config.ts";
 import { Logger } from "./shared/logger.ts";
 import { dsOption, printSummary, runTask, taskCommand } from "./shared/task_command.ts";
-import { prepareDbtRuntime } from "./transform/dbt_runner.ts";
+import { dbtOutDir, prepareDbtRuntime } from "./transform/dbt_runner.ts";
 import { buildFailure, buildStarSchema } from "./transform/star_schema.ts";
 import { openWarehouse } from "./warehouse/warehouse.ts";
 
@@ -35,7 +34,7 @@ if (import.meta.main) {
     const summary = await buildStarSchema(warehouse, {
       dbt: config.dbt,
       ds: options.ds,
-      outDir: resolve(config.dataDir, "dbt"),
+      outDir: dbtOutDir(config.dataDir),
       logger,
     });
     printSummary("transform", {

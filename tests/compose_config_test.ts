@@ -69,8 +69,12 @@ const cases: Array<[string, () => Promise<Environment>]> = [
   ],
 ];
 
-Deno.test("the services that run the project image are the pipeline and metabase-setup", () => {
-  assert.deepEqual(projectServices.map(([name]) => name).sort(), ["metabase-setup", "pipeline"]);
+Deno.test("the services that run the project image are the pipeline and the Metabase one-shots", () => {
+  assert.deepEqual(projectServices.map(([name]) => name).sort(), [
+    "metabase-database",
+    "metabase-setup",
+    "pipeline",
+  ]);
 });
 
 for (const [label, variables] of cases) {

@@ -18,6 +18,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   volumes?: string[];
+  ports?: string[];
   restart?: string;
 }
 
@@ -45,6 +46,7 @@ Deno.test("the stack has a warehouse, the pipeline, Metabase and a one-shot prov
   const { services } = compose;
   assert.deepEqual(Object.keys(services).sort(), [
     "metabase",
+    "metabase-database",
     "metabase-setup",
     "pipeline",
     "warehouse",
@@ -73,7 +75,12 @@ Deno.test("services wait for what they need to be healthy", () => {
   assert.deepEqual(services.pipeline!.depends_on, { warehouse: { condition: "service_healthy" } });
   // Over TCP, as the services connect: the image's init server listens on the socket only.
   assert.match(services.warehouse!.healthcheck!.test.join(" "), /pg_isready -h 127\.0\.0\.1 /);
-  assert.deepEqual(services.metabase!.depends_on, { warehouse: { condition: "service_healthy" } });
+  assert.deepEqual(services.metabase!.depends_on, {
+    warehouse: { condition: "service_healthy" },
+    // Its application database exists on every start, not only on a fresh warehouse volume.
+    "metabase-database": { condition: "service_completed_successfully" },
+  });
+  assert.deepEqual(services["metabase-database"]!.command, ["deno", "task", "metabase:database"]);
   assert.equal(services["metabase-setup"]!.depends_on?.metabase?.condition, "service_healthy");
 });
 
@@ -81,7 +88,11 @@ Deno.test("data lives in named volumes and Metabase keeps its own data in the wa
   const { services, volumes } = compose;
   assert.ok(services.warehouse!.volumes?.includes("warehouse-data:/var/lib/postgresql/data"));
   assert.ok(services.pipeline!.volumes?.includes("pipeline-data:/data"));
-  assert.deepEqual(Object.keys(volumes).sort(), ["pipeline-data", "warehouse-data"]);
+  assert.deepEqual(Object.keys(volumes).sort(), [
+    "metabase-setup",
+    "pipeline-data",
+    "warehouse-data",
+  ]);
   const env = services.metabase!.environment!;
   assert.deepEqual([env.MB_DB_TYPE, env.MB_DB_HOST, env.MB_DB_DBNAME], [
     "postgres",
@@ -108,7 +119,8 @@ Deno.test("no secret in the stack but the documented defaults", async () => {
   }
   for (const [serviceName, service] of Object.entries(compose.services)) {
     for (const [key, value] of Object.entries(service.environment ?? {})) {
-      if (/PASS|SECRET|TOKEN/.test(key)) {
+      // A *_FILE variable names a file (a path), not a secret.
+      if (/PASS|SECRET|TOKEN/.test(key) && !key.endsWith("_FILE")) {
         assert.match(
           String(value),
           /^\$\{[A-Z_]+:-[^}]*\}$/,
@@ -124,6 +136,28 @@ Deno.test("no secret in the stack but the documented defaults", async () => {
       }
     }
   }
+});
+
+Deno.test("Metabase is published on 127.0.0.1 only and has no fixed admin password", async () => {
+  const { services } = compose;
+  for (const [name, service] of Object.entries(services)) {
+    for (const port of service.ports ?? []) {
+      assert.match(port, /^127\.0\.0\.1:/, `${name} publishes ${port} beyond this machine`);
+    }
+  }
+  assert.ok(services.metabase!.ports?.length, "Metabase is published");
+  for (const file of ["docker-compose.yml", ".env.example"]) {
+    const text = await read(file);
+    assert.doesNotMatch(text, /METABASE_ADMIN_PASSWORD:-[^}]/, `${file} has a default password`);
+    assert.doesNotMatch(text, /^METABASE_ADMIN_PASSWORD=./m, `${file} sets an admin password`);
+  }
+  for (const name of ["metabase-setup", "pipeline"]) {
+    assert.equal(
+      services[name]!.environment!.METABASE_ADMIN_PASSWORD_FILE,
+      "/metabase-setup/admin_password",
+    );
+  }
+  assert.ok(services["metabase-setup"]!.volumes?.includes("metabase-setup:/metabase-setup"));
 });
 
 Deno.test(".env.example and the README document every configuration variable", async () => {

@@ -1,6 +1,7 @@
 /**
- * The report's charts: a Vega-Lite spec per answer, from the analysis's chart hint and its result
- * columns, rendered to SVG here with Vega's headless renderer, so the page needs no script.
+ * The report's charts: a Vega-Lite spec per answer, from its chart roles (`chart_roles.ts`, which
+ * Metabase's cards read too), rendered to SVG here with Vega's headless renderer, so the page needs
+ * no script.
  *
  * @example
  * ```ts
@@ -12,8 +13,9 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import type { Logger } from "../shared/logger.ts";
-import { TerminalError } from "../shared/errors.ts";
-import { type Answer, type Column, columnTitle } from "./report_questions.ts";
+import type { Column } from "./analysis_columns.ts";
+import { type ChartRoles, chartRoles, columnTitle } from "./chart_roles.ts";
+import type { Answer } from "./report_questions.ts";
 
 type Datum = Record<string, string | number | boolean | null>;
 
@@ -46,52 +48,6 @@ const CHART_CONFIG = {
 } as const;
 
 const WIDTH = 480;
-
-/** Which columns play which part in a chart, chosen from the answer's shape. */
-interface ChartRoles {
-  /** The label of each mark: the leading non-numeric columns (e.g. city, country). */
-  readonly category: readonly Column[];
-  /** The series of stacked and grouped bars and of lines with several series. */
-  readonly series: Column | undefined;
-  /** The value: a share (`…_pct`) when the answer has one, else its first number after the labels. */
-  readonly measure: Column;
-  /**
-   * A second value of the same quantity, drawn as a tick on the bars: `median_age` beside
-   * `average_age` (the same name after the first word).
-   */
-  readonly companion: Column | undefined;
-}
-
-function chartRoles(answer: Answer): ChartRoles {
-  const { analysis, columns } = answer;
-  const firstNumber = columns.findIndex((column) => column.kind === "number");
-  const labels = columns.slice(0, firstNumber === -1 ? columns.length : firstNumber);
-  const first = columns.slice(0, 1);
-  const needsSeries = analysis.chart === "stacked_bar" || analysis.chart === "grouped_bar";
-  const category = analysis.chart === "line" || needsSeries
-    ? first
-    : labels.length > 0
-    ? labels
-    : first;
-  const series = needsSeries || analysis.chart === "line" ? labels.at(1) : undefined;
-  const numbers = columns.filter((c) => !category.includes(c) && c.kind === "number");
-  const measure = numbers.find((c) => /(_pct|_share|^share)/.test(c.name)) ?? numbers[0];
-  const shape = columns.map((c) => `${c.name} ${c.kind}`).join(", ");
-  if (!measure || category.length === 0 || (needsSeries && !series)) {
-    throw new TerminalError(
-      `analysis ${analysis.file}: a ${analysis.chart} chart needs ` +
-        (needsSeries ? "two label columns then a number" : "a label column then a number") +
-        `, and the query returns (${shape}); change the query, or its chart in config.meta ` +
-        "of dbt_project/analyses/_analyses.yml",
-    );
-  }
-  const quantityOf = (column: Column) => column.name.replace(/^[^_]*_/, "");
-  const companion = numbers.find((column) =>
-    column !== measure && column.name.includes("_") && measure.name.includes("_") &&
-    quantityOf(column) === quantityOf(measure)
-  );
-  return { category, series, measure, companion };
-}
 
 /** Vega-Lite's field syntax treats `.`, `[` and `]` as paths; column names are plain names. */
 function field(name: string): string {
@@ -163,7 +119,7 @@ interface ChartParts {
 }
 
 function chartSpec(answer: Answer): TopLevelSpec {
-  const roles = chartRoles(answer);
+  const roles = chartRoles(answer.analysis, answer.columns);
   const values = chartData(answer, roles);
   const { measure, series } = roles;
   const counts = values.every((datum) => Number.isInteger(datum[measure.name] ?? 0));

@@ -14,13 +14,9 @@ import { basename } from "node:path";
 import type { Logger } from "../shared/logger.ts";
 import { MARTS_SCHEMA } from "./analyses.ts";
 import { CHART_FONT, renderChart } from "./report_charts.ts";
-import {
-  ANALYST_ROLE,
-  type Answer,
-  type Column,
-  columnTitle,
-  type Freshness,
-} from "./report_questions.ts";
+import { ANALYST_ROLE, type Column } from "./analysis_columns.ts";
+import { columnTitle } from "./chart_roles.ts";
+import type { Answer, Freshness } from "./report_questions.ts";
 
 const HTML_ESCAPES: Record<string, string> = {
   "&": "&amp;",

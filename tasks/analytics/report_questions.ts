@@ -10,21 +10,10 @@
  *
  * @module
  */
-import { errorMessage, TerminalError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Sql, TransactionSql } from "../warehouse/sql_client.ts";
 import { type Analysis, MARTS_SCHEMA } from "./analyses.ts";
-
-/** The role every question runs as: reads the marts and nothing else (sql/migrations/0005). */
-export const ANALYST_ROLE = "analyst";
-
-export type ColumnKind = "number" | "date" | "time" | "boolean" | "text";
-
-/** A result column: its name and what kind of value it holds. */
-export interface Column {
-  readonly name: string;
-  readonly kind: ColumnKind;
-}
+import { analysisFailure, asAnalyst, type Column, columnKind } from "./analysis_columns.ts";
 
 /** An answer: the columns and the rows as PostgreSQL printed them (`null` for SQL null). */
 export interface Answer {
@@ -41,33 +30,13 @@ export interface Freshness {
   readonly marts: readonly { readonly name: string; readonly rows: number }[];
 }
 
-const NUMBER_TYPES = new Set([20, 21, 23, 26, 700, 701, 1700]);
-const DATE_TYPES = new Set([1082]);
-const TIME_TYPES = new Set([1083, 1114, 1184, 1266]);
-
-function columnKind(oid: number): ColumnKind {
-  if (NUMBER_TYPES.has(oid)) return "number";
-  if (DATE_TYPES.has(oid)) return "date";
-  if (TIME_TYPES.has(oid)) return "time";
-  if (oid === 16) return "boolean";
-  return "text";
-}
-
 /** Answers every analysis (see the module documentation), with the marts' freshness. */
 export async function askQuestions(
   sql: Sql,
   analyses: readonly Analysis[],
   logger: Logger | undefined,
 ): Promise<{ freshness: Freshness; answers: Answer[] }> {
-  const [role] = await sql`select 1 from pg_roles where rolname = ${ANALYST_ROLE}`;
-  if (!role) {
-    throw new TerminalError(
-      `the warehouse has no ${ANALYST_ROLE} role, which the report runs as: run \`deno task migrate\`, ` +
-        "then `deno task transform`",
-    );
-  }
-  return await sql.begin("isolation level repeatable read read only", async (tx) => {
-    await tx`set local role ${tx(ANALYST_ROLE)}`;
+  return await asAnalyst(sql, async (tx) => {
     const freshness = await readFreshness(tx);
     const answers: Answer[] = [];
     for (const analysis of analyses) {
@@ -84,15 +53,6 @@ export async function askQuestions(
 }
 
 async function readFreshness(tx: TransactionSql): Promise<Freshness> {
-  const [fact] = await tx<{ relation: string | null }[]>`
-    select to_regclass(${`${MARTS_SCHEMA}.fct_users`})::text as relation`;
-  if (!fact?.relation) {
-    throw new TerminalError(
-      `the marts are not built yet (no ${MARTS_SCHEMA}.fct_users in the warehouse): ` +
-        "run `deno task transform` first (or `deno task run`, which also migrates, extracts and " +
-        "loads)",
-    );
-  }
   const [summary] = await tx<{ latest: string | null; load_dates: number; users: number }[]>`
     select max(load_date)::text as latest, count(distinct load_date)::int as load_dates,
            count(*)::int as users
@@ -120,12 +80,7 @@ async function answer(tx: TransactionSql, analysis: Analysis): Promise<Answer> {
     // raw(): every value exactly as PostgreSQL prints it, so the table shows the SQL answer.
     result = await tx.unsafe(analysis.sql).raw();
   } catch (error) {
-    throw new TerminalError(
-      `analysis ${analysis.file} failed: ${errorMessage(error)}. It runs as the read-only ` +
-        `${ANALYST_ROLE} role, which reads schema ${MARTS_SCHEMA} only: fix the query and run ` +
-        "`deno task report` again",
-      { cause: error },
-    );
+    throw analysisFailure(analysis, error);
   }
   const decoder = new TextDecoder();
   const columns = result.columns.map((column) => ({
@@ -136,10 +91,4 @@ async function answer(tx: TransactionSql, analysis: Analysis): Promise<Answer> {
     row.map((value) => value === null ? null : decoder.decode(value as Uint8Array))
   );
   return { analysis, columns, rows };
-}
-
-/** A column's title for people: `users_pct` → "Users %", `load_date` → "Load date". */
-export function columnTitle(name: string): string {
-  const words = name.replace(/_pct$/, " %").replace(/_/g, " ").trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
 }

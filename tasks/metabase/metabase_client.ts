@@ -1,8 +1,11 @@
 /**
  * A small client for the parts of Metabase's HTTP API that provisioning uses (documented at
- * https://www.metabase.com/docs/latest/api): health, session properties, first-run setup,
- * login, databases, collections, cards and dashboards. Answers are validated with zod, so a
+ * https://www.metabase.com/docs/latest/api, followed up to v0.61's source): health, session
+ * properties, first-run setup, login, databases and their synced metadata (tables, fields),
+ * collections and their items, cards and dashboards. Answers are validated with zod, so a
  * Metabase that speaks differently fails with a message instead of a half-made dashboard.
+ * Nothing here uses an endpoint Metabase marks deprecated (`GET /api/dashboard` is: a dashboard
+ * is found among its collection's items).
  *
  * @example
  * ```ts
@@ -41,14 +44,68 @@ const collectionItem = z.object({
   model: z.string(),
   description: z.string().nullable().optional(),
 });
+const items = z.union([z.array(collectionItem), z.object({ data: z.array(collectionItem) })]);
 const dashcard = z.object({ id: z.number().int(), card_id: z.number().int().nullable() });
 const dashboard = z.object({
   id: z.number().int(),
-  name: z.string(),
-  collection_id: z.number().int().nullable().optional(),
   dashcards: z.array(dashcard).optional(),
+});
+
+/**
+ * A card's `dataset_query` in either shape Metabase has used for a native question: MBQL 5
+ * (`lib/type` `mbql/query` with stages, what v0.57+ stores and returns) or legacy MBQL 4
+ * (`type: native`, what older versions return).
+ */
+const datasetQuery = z.union([
+  z.object({
+    "lib/type": z.literal("mbql/query"),
+    database: z.number().int(),
+    stages: z.array(z.object({ "lib/type": z.string(), native: z.unknown().optional() })).min(1),
+  }),
+  z.object({
+    type: z.literal("native"),
+    database: z.number().int(),
+    native: z.object({ query: z.string() }),
+  }),
+  z.object({ type: z.string(), database: z.number().int().nullable().optional() }),
+]);
+const card = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  description: z.string().nullable().optional(),
+  display: z.string(),
+  collection_id: z.number().int().nullable().optional(),
+  visualization_settings: z.record(z.string(), z.unknown()),
+  dataset_query: datasetQuery,
   archived: z.boolean().optional(),
 });
+/** The parts of `GET /api/card/:id` provisioning compares, the query read from either shape. */
+export interface Card {
+  readonly id: number;
+  readonly name: string;
+  readonly description: string | null;
+  readonly display: string;
+  readonly collectionId: number | null;
+  readonly visualizationSettings: Readonly<Record<string, unknown>>;
+  readonly databaseId: number | null;
+  /** The SQL of a native question; `undefined` for a question of another kind. */
+  readonly sql: string | undefined;
+}
+
+const field = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  description: z.string().nullable().optional(),
+});
+const table = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  schema: z.string().nullable().optional(),
+  description: z.string().nullable().optional(),
+  fields: z.array(field).default([]),
+});
+/** A table of a database as Metabase synced it, with its fields. */
+export type MetabaseTable = z.infer<typeof table>;
 
 /** A Metabase object with an id and a name. */
 export interface Named {
@@ -174,14 +231,45 @@ export class MetabaseClient {
     })).id;
   }
 
-  /** Cards directly in a collection. */
-  async cardsIn(
+  /**
+   * The cards or the dashboards directly in a collection (`GET /api/collection/:id/items`, the
+   * stable way to list a collection's dashboards since `GET /api/dashboard` is deprecated).
+   */
+  async itemsIn(
     collectionId: number,
+    model: "card" | "dashboard",
   ): Promise<Array<Named & { description?: string | null | undefined }>> {
-    const answer = await this.#request("GET", `api/collection/${collectionId}/items?models=card`, {
-      schema: z.union([z.array(collectionItem), z.object({ data: z.array(collectionItem) })]),
-    });
-    return (Array.isArray(answer) ? answer : answer.data).filter((item) => item.model === "card");
+    const answer = await this.#request(
+      "GET",
+      `api/collection/${collectionId}/items?models=${model}`,
+      { schema: items },
+    );
+    return (Array.isArray(answer) ? answer : answer.data).filter((item) => item.model === model);
+  }
+
+  /** `GET /api/card/:id`, its query read from MBQL 5 or legacy MBQL. */
+  async card(id: number): Promise<Card> {
+    const answer = await this.#request("GET", `api/card/${id}`, { schema: card });
+    const query = answer.dataset_query;
+    let sql: string | undefined;
+    if ("stages" in query) {
+      const [stage] = query.stages;
+      if (stage?.["lib/type"] === "mbql.stage/native" && typeof stage.native === "string") {
+        sql = stage.native;
+      }
+    } else if ("native" in query) {
+      sql = query.native.query;
+    }
+    return {
+      id: answer.id,
+      name: answer.name,
+      description: answer.description ?? null,
+      display: answer.display,
+      collectionId: answer.collection_id ?? null,
+      visualizationSettings: answer.visualization_settings,
+      databaseId: query.database ?? null,
+      sql,
+    };
   }
 
   async createCard(body: Record<string, unknown>): Promise<number> {
@@ -190,11 +278,6 @@ export class MetabaseClient {
 
   async updateCard(id: number, body: Record<string, unknown>): Promise<void> {
     await this.#request("PUT", `api/card/${id}`, { schema: withId, body });
-  }
-
-  async dashboards(): Promise<Array<Named & { collection_id?: number | null | undefined }>> {
-    const answer = await this.#request("GET", "api/dashboard", { schema: z.array(dashboard) });
-    return answer.filter((d) => !d.archived);
   }
 
   async createDashboard(
@@ -225,6 +308,32 @@ export class MetabaseClient {
     });
   }
 
+  /** `POST /api/database/:id/sync_schema`: asks Metabase to sync the tables now (it answers at once). */
+  async syncSchema(databaseId: number): Promise<void> {
+    await this.#request("POST", `api/database/${databaseId}/sync_schema`, {
+      schema: z.unknown(),
+      body: {},
+    });
+  }
+
+  /** `GET /api/database/:id/metadata`: the tables Metabase has synced, with their fields. */
+  async tables(databaseId: number): Promise<MetabaseTable[]> {
+    const answer = await this.#request("GET", `api/database/${databaseId}/metadata`, {
+      schema: z.object({ tables: z.array(table).default([]) }),
+    });
+    return answer.tables;
+  }
+
+  /** `PUT /api/table/:id` with a description. */
+  async describeTable(id: number, description: string): Promise<void> {
+    await this.#request("PUT", `api/table/${id}`, { schema: withId, body: { description } });
+  }
+
+  /** `PUT /api/field/:id` with a description. */
+  async describeField(id: number, description: string): Promise<void> {
+    await this.#request("PUT", `api/field/${id}`, { schema: withId, body: { description } });
+  }
+
   async #request<T>(
     method: string,
     path: string,
@@ -252,10 +361,9 @@ export class MetabaseClient {
     const text = await response.text();
     if (response.status === 401 && options.refused) throw new TerminalError(options.refused);
     if (!response.ok) {
-      const error = new (response.status >= 500 ? TransientError : TerminalError)(
-        `Metabase answered ${response.status} to ${method} /${path}: ${text.slice(0, 300)}`,
+      throw new (response.status >= 500 ? TransientError : TerminalError)(
+        `Metabase answered ${response.status} to ${method} /${path}: ${refusal(text)}`,
       );
-      throw error;
     }
     let json: unknown;
     try {
@@ -277,4 +385,27 @@ export class MetabaseClient {
     }
     return parsed.data;
   }
+}
+
+/**
+ * What Metabase said when it refused a request: its `errors` map (`{"errors": {"password":
+ * "password is too common."}}`, one entry per refused parameter) as `password: password is too
+ * common.`, else its `message`, else the start of the body.
+ */
+function refusal(text: string): string {
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body === "object" && body !== null) {
+      const { errors, message } = body as { errors?: unknown; message?: unknown };
+      if (typeof errors === "object" && errors !== null) {
+        return Object.entries(errors).map(([key, value]) =>
+          `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`
+        ).join("; ");
+      }
+      if (typeof message === "string") return message;
+    }
+  } catch {
+    // not JSON: Metabase answers some refusals as plain text
+  }
+  return text.slice(0, 300);
 }

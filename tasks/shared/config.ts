@@ -85,9 +85,16 @@ const environmentSchema = z.object({
   ANALYST_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
   METABASE_URL: httpUrl("Metabase").default("http://localhost:3000"),
   METABASE_ADMIN_EMAIL: z.email({ error: "must be an email address" }).default("admin@example.com"),
-  METABASE_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
+  // Checked against Metabase's own rule by the provisioning, which says which part fails.
+  METABASE_ADMIN_PASSWORD: z.string().optional(),
+  METABASE_ADMIN_PASSWORD_FILE: z.string().min(1, "must be a file path").optional(),
   METABASE_WAREHOUSE_HOST: z.string().min(1).optional(),
   METABASE_WAIT: duration("5m"),
+  METABASE_SYNC: boolean(false),
+  METABASE_DB_NAME: z.string().regex(
+    /^[a-z_][a-z0-9_]{0,62}$/,
+    "must be a lower-case PostgreSQL database name (letters, digits, _)",
+  ).default("metabase"),
   TASK_RETRIES: integer(0, 100, 3),
   TASK_RETRY_DELAY: duration("3m"),
   PIPELINE_START_DATE: isoDate.optional(),
@@ -134,9 +141,15 @@ export interface Config {
     readonly url: string;
     readonly adminEmail: string;
     readonly adminPassword: string | undefined;
+    /** A file with the admin password; first-run setup writes a generated one there. */
+    readonly adminPasswordFile: string | undefined;
     /** Host name of the warehouse as Metabase sees it; default: DATABASE_URL's host. */
     readonly warehouseHost: string | undefined;
     readonly waitMs: number;
+    /** Whether the transform pipeline ends with `metabase:provision --if-set-up`. */
+    readonly afterTransform: boolean;
+    /** Metabase's application database on the warehouse's server (`metabase:database`). */
+    readonly databaseName: string;
   };
   /** Retries of a task after a transient failure, and the delay between tries. */
   readonly retryPolicy: { readonly retries: number; readonly retryDelayMs: number };
@@ -214,8 +227,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       url: v.METABASE_URL,
       adminEmail: v.METABASE_ADMIN_EMAIL,
       adminPassword: v.METABASE_ADMIN_PASSWORD,
+      adminPasswordFile: v.METABASE_ADMIN_PASSWORD_FILE,
       warehouseHost: v.METABASE_WAREHOUSE_HOST,
       waitMs: v.METABASE_WAIT,
+      afterTransform: v.METABASE_SYNC,
+      databaseName: v.METABASE_DB_NAME,
     },
     retryPolicy: { retries: v.TASK_RETRIES, retryDelayMs: v.TASK_RETRY_DELAY },
     schedule: { catchup: v.CATCHUP, startDate: v.PIPELINE_START_DATE },

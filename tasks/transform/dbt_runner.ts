@@ -41,6 +41,16 @@ export interface DbtSettings {
   readonly python: string;
 }
 
+/** Where dbt's target and log directories go for a landing zone: `<DATA_DIR>/dbt`. */
+export function dbtOutDir(dataDir: string): string {
+  return resolve(dataDir, "dbt");
+}
+
+/** The manifest dbt writes on every run (the models, their columns and descriptions). */
+export function dbtManifest(outDir: string): string {
+  return resolve(outDir, "target", "manifest.json");
+}
+
 /** Options for {@linkcode runDbt}. */
 export interface DbtRunOptions {
   /** Connection URL of the warehouse (password included; it goes to dbt as an env variable). */

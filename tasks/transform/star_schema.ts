@@ -16,6 +16,7 @@
 import { ulid } from "ulid";
 import { TerminalError, TransientError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
+import { withAdvisoryLock } from "../warehouse/advisory_lock.ts";
 import type { Sql } from "../warehouse/sql_client.ts";
 import {
   dbtFailureIsTransient,
@@ -45,31 +46,23 @@ export async function buildStarSchema(
   // dbt rebuilds every mart, whatever the ds: two builds at once (transform of two dates, from
   // the scheduler and a backfill, or from Airflow) would race on the same tables and on dbt's
   // target directory. An advisory lock on its own connection keeps them one after the other.
-  const lock = await warehouse.sql.reserve();
-  let summary: DbtRunSummary;
-  try {
-    const [free] = await lock`select pg_try_advisory_lock(hashtext(${BUILD_LOCK})) as ok`;
-    if (!free?.ok) {
+  let startedAt = new Date();
+  const summary = await withAdvisoryLock(warehouse.sql, () => {
+    startedAt = new Date(); // the build's start, after any wait for the lock
+    return runDbt(options.dbt, {
+      warehouseUrl: warehouse.url,
+      ds: options.ds,
+      outDir: options.outDir,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+  }, {
+    key: BUILD_LOCK,
+    onWait: () =>
       options.logger?.info("another dbt build runs against this warehouse; waiting for it", {
         ds: options.ds,
-      });
-      await lock`select pg_advisory_lock(hashtext(${BUILD_LOCK}))`;
-    }
-    const startedAt = new Date();
-    try {
-      summary = await runDbt(options.dbt, {
-        warehouseUrl: warehouse.url,
-        ds: options.ds,
-        outDir: options.outDir,
-        ...(options.logger ? { logger: options.logger } : {}),
-      });
-    } finally {
-      await lock`select pg_advisory_unlock(hashtext(${BUILD_LOCK}))`;
-    }
-    await recordRun(warehouse.sql, { ds: options.ds, startedAt, summary });
-  } finally {
-    lock.release();
-  }
+      }),
+  });
+  await recordRun(warehouse.sql, { ds: options.ds, startedAt, summary });
   for (const node of summary.failedNodes) {
     options.logger?.error("dbt node failed", {
       node: node.node,

@@ -25,10 +25,11 @@ const { engine, ignore } = await containerTests();
 
 const USERS = 1_000;
 const CA_PROBE = "randomuser-elt-test/ca-probe:latest";
-const ADMIN = { username: "admin@example.com", password: "Metabase-admin-1" };
+const ADMIN_EMAIL = "admin@example.com";
 const ANALYST_PASSWORD = "Analyst-pass-1";
 const LONG_RUNNING = ["metabase", "pipeline", "randomuser-api", "warehouse"];
-const SERVICES = [...LONG_RUNNING, "metabase-setup"];
+const ONE_SHOT = ["metabase-database", "metabase-setup"];
+const SERVICES = [...LONG_RUNNING, ...ONE_SHOT];
 const decoder = new TextDecoder();
 
 /** A free TCP port on loopback, for a published port. */
@@ -96,11 +97,11 @@ interface MetabaseState {
 }
 
 /** What the Metabase (stand-in) holds, read over its API as the admin. */
-async function metabaseState(base: string): Promise<MetabaseState> {
+async function metabaseState(base: string, password: string): Promise<MetabaseState> {
   const login = await fetch(`${base}/api/session`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(ADMIN),
+    body: JSON.stringify({ username: ADMIN_EMAIL, password }),
   });
   assert.equal(login.status, 200, "the admin can log in");
   const { id: session } = await login.json() as { id: string };
@@ -119,7 +120,14 @@ async function metabaseState(base: string): Promise<MetabaseState> {
     cards.push(...items.data.map(({ id, name }) => ({ id, name })));
   }
   const dashboards = [];
-  for (const { id } of await get<Array<{ id: number }>>("/api/dashboard")) {
+  const dashboardIds = [];
+  for (const collection of collections) {
+    const items = await get<{ data: Array<{ id: number }> }>(
+      `/api/collection/${collection.id}/items?models=dashboard`,
+    );
+    dashboardIds.push(...items.data.map((item) => item.id));
+  }
+  for (const id of dashboardIds) {
     const dashboard = await get<
       { id: number; name: string; dashcards: Array<{ card_id: number }> }
     >(
@@ -226,6 +234,7 @@ Deno.test({
       max: 1,
     });
     const metabase = `http://127.0.0.1:${metabasePort}`;
+    let adminPassword = "";
     const today = new Date().toISOString().slice(0, 10);
     let firstUp: Awaited<ReturnType<typeof stack.containers>> = [];
     try {
@@ -236,11 +245,12 @@ Deno.test({
           await stack.compose(["up", "-d", "--no-build"]);
           firstUp = await stack.waitUntilReady({
             services: SERVICES,
-            oneShot: ["metabase-setup"],
+            oneShot: ONE_SHOT,
             timeoutMs: 300_000,
           });
           assert.deepEqual(firstUp.map((c) => c.service), [
             "metabase",
+            "metabase-database",
             "metabase-setup",
             "pipeline",
             "randomuser-api",
@@ -301,10 +311,27 @@ Deno.test({
         async () => {
           const setup = firstUp.find((c) => c.service === "metabase-setup");
           assert.equal(setup?.exitCode, 0);
+          // No fixed admin password: the first setup generated one into the metabase-setup
+          // volume, and the user reads it as the README says.
+          const read = await stack.compose(
+            [
+              "run",
+              "--rm",
+              "--no-deps",
+              "-T",
+              "metabase-setup",
+              "cat",
+              "/metabase-setup/admin_password",
+            ],
+            { check: false },
+          );
+          assert.equal(read.code, 0, read.stderr);
+          adminPassword = read.stdout.trim();
+          assert.ok(adminPassword.length >= 12, "a generated admin password");
           const analyses =
             [...Deno.readDirSync(new URL("../../dbt_project/analyses/", import.meta.url))]
               .filter((e) => e.name.endsWith(".sql")).length;
-          const state = await metabaseState(metabase);
+          const state = await metabaseState(metabase, adminPassword);
           assert.deepEqual(state.collections.map((c) => c.name), ["randomuser-elt"]);
           assert.equal(state.cards.length, analyses);
           assert.deepEqual(state.dashboards.map((d) => [d.name, d.cards.length]), [[
@@ -312,7 +339,35 @@ Deno.test({
             analyses,
           ]]);
           assert.deepEqual(state.dashboards[0]!.cards, state.cards.map((c) => c.id));
-          summary.push(`provisioned: 1 collection, ${analyses} questions, 1 dashboard`);
+          // The stand-in's own record (GET /_fake/state): every question draws with named roles,
+          // and the marts carry dbt's descriptions, synced after the transform.
+          const fake = await (await fetch(`${metabase}/_fake/state`)).json() as {
+            cards: Array<{ name: string; visualization_settings: Record<string, unknown> }>;
+            tables: Array<{
+              schema: string;
+              name: string;
+              description: string | null;
+              fields: Array<{ name: string; description: string | null }>;
+            }>;
+          };
+          for (const card of fake.cards) {
+            const settings = card.visualization_settings;
+            const roles = settings["pie.dimension"]
+              ? [settings["pie.dimension"], settings["pie.metric"]]
+              : [settings["graph.dimensions"], settings["graph.metrics"]];
+            assert.ok(roles.every((role) => role), `${card.name} names its chart's columns`);
+          }
+          const marts = fake.tables.filter((table) => table.schema === "analytics");
+          assert.ok(marts.some((table) => table.name === "fct_users"), "fct_users is synced");
+          for (const table of marts.filter((table) => /^(dim|fct)_/.test(table.name))) {
+            assert.ok(table.description, `${table.name} has dbt's description`);
+            const described = table.fields.filter((field) => field.description).length;
+            assert.ok(described > 0, `${table.name}'s columns have dbt's descriptions`);
+          }
+          summary.push(
+            `provisioned: 1 collection, ${analyses} questions (chart roles set), 1 dashboard, ` +
+              `${marts.length} marts described`,
+          );
         },
       );
 
@@ -348,12 +403,15 @@ Deno.test({
             from raw.users as u`;
           return row;
         };
-        const before = { data: await checksum(), metabase: await metabaseState(metabase) };
+        const before = {
+          data: await checksum(),
+          metabase: await metabaseState(metabase, adminPassword),
+        };
         const setupStarted = firstUp.find((c) => c.service === "metabase-setup")!.startedAt;
         const result = await stack.compose(["up", "-d", "--no-build"]);
         const second = await stack.waitUntilReady({
           services: SERVICES,
-          oneShot: ["metabase-setup"],
+          oneShot: ONE_SHOT,
           timeoutMs: 180_000,
           since: setupStarted,
         });
@@ -361,7 +419,7 @@ Deno.test({
           list.filter((c) => LONG_RUNNING.includes(c.service)).map((c) => `${c.service} ${c.id}`);
         assert.deepEqual(ids(second), ids(firstUp), `a container was recreated:\n${result.stderr}`);
         assert.deepEqual(
-          { data: await checksum(), metabase: await metabaseState(metabase) },
+          { data: await checksum(), metabase: await metabaseState(metabase, adminPassword) },
           before,
         );
         summary.push("second up: no container recreated, provisioning re-ran, nothing changed");

@@ -1,0 +1,38 @@
+/**
+ * A database that must exist on the warehouse's server beside the warehouse — Metabase's
+ * application database in the stack — created when it is missing, so it exists on every start
+ * and not only when an init script ran on an empty data directory.
+ *
+ * @example
+ * ```ts
+ * const created = await ensureDatabase(warehouse.sql, "metabase");
+ * ```
+ *
+ * @module
+ */
+import { TerminalError } from "../shared/errors.ts";
+import type { Sql } from "./sql_client.ts";
+
+/**
+ * Creates database `name` on the server `sql` is connected to unless it exists; returns whether
+ * it created it. Two runs at once are fine (the loser sees the winner's database).
+ */
+export async function ensureDatabase(sql: Sql, name: string): Promise<boolean> {
+  const [existing] = await sql`select 1 from pg_database where datname = ${name}`;
+  if (existing) return false;
+  try {
+    await sql`create database ${sql(name)}`;
+    return true;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "42P04") return false; // duplicate_database: created by a concurrent run
+    if (code === "42501") {
+      throw new TerminalError(
+        `the DATABASE_URL role may not create database ${name}: give it CREATEDB, or create ` +
+          `${name} once as a superuser`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
