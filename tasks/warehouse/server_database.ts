@@ -28,8 +28,8 @@ export async function ensureDatabase(sql: Sql, name: string): Promise<boolean> {
     if (code === "42P04") return false; // duplicate_database: created by a concurrent run
     if (code === "42501") {
       throw new TerminalError(
-        `the DATABASE_URL role may not create database ${name}: give it CREATEDB, or create ` +
-          `${name} once as a superuser`,
+        `the DATABASE_URL role lacks the CREATEDB privilege, so database ${name} cannot be ` +
+          `made: a superuser can give the role CREATEDB, or make ${name} once`,
         { cause: error },
       );
     }
