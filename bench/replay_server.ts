@@ -18,7 +18,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { fmix32 } from "../tasks/stand_in/seeded_random.ts";
+import { fmix32 } from "../tasks/shared/fmix32.ts";
 import { generatePageBody } from "../tasks/stand_in/user_generator.ts";
 
 /** Options for {@linkcode startReplayServer}. */

@@ -1,6 +1,6 @@
 /**
  * `deno task extract [--ds D] [--users N]`: fetches a logical date's users from the Random User
- * API into `data/raw/ds=D/random_user.csv` (and `rejects.jsonl`).
+ * API into `data/raw/ds=D/random_user.csv`, its manifest and `rejects.jsonl`.
  *
  * @module
  */
@@ -53,6 +53,7 @@ if (import.meta.main) {
       users: summary.users,
       rejects: summary.rejects,
       pages: summary.pages,
+      duplicates: summary.duplicates,
       api_mb: (summary.apiBytes / 1e6).toFixed(1),
       seconds: summary.seconds.toFixed(2),
       peak_rss_mb: peakRssMb(),

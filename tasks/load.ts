@@ -1,9 +1,11 @@
 /**
- * `deno task load [--ds D]`: loads `data/raw/ds=D/random_user.csv` into `raw.users` in one
- * transaction and records the batch in `meta.load_batches`.
+ * `deno task load [--ds D] [--unvouched]`: loads `data/raw/ds=D/random_user.csv`, as its manifest
+ * vouches for it, into `raw.users` in one transaction and records the batch in
+ * `meta.load_batches`.
  *
  * @module
  */
+import { Option } from "@commander-js/extra-typings";
 import { loadConfig } from "./shared/config.ts";
 import { loadUsers } from "./load/copy_loader.ts";
 import { onConnectionCutDuringCopy } from "./load/postgres_workarounds.ts";
@@ -16,14 +18,24 @@ import { openWarehouse } from "./warehouse/warehouse.ts";
 const program = taskCommand(
   "load",
   "Load DATA_DIR/raw/ds=D/random_user.csv into raw.users (COPY into a staging table, then " +
-    "merge, in one transaction). Loading the same ds twice leaves the same rows.",
-).addOption(dsOption());
+    "merge, in one transaction), when its manifest vouches for it. Loading the same ds twice " +
+    "leaves the same rows.",
+)
+  .addOption(dsOption())
+  .addOption(
+    new Option(
+      "--unvouched",
+      "load a CSV that no manifest vouches for (made or edited by hand); it then inserts and " +
+        "updates rows, and never deletes any",
+    ),
+  );
 
 if (import.meta.main) {
   await runTask(program, async (options) => {
     const config = await loadConfig();
     const logger = new Logger("load");
-    const file = landingFiles(config.dataDir, options.ds).csv;
+    const files = landingFiles(config.dataDir, options.ds);
+    const file = files.csv;
     onConnectionCutDuringCopy((error) => {
       printError(
         new TransientError(
@@ -34,7 +46,12 @@ if (import.meta.main) {
       Deno.exit(ExitCode.transient);
     });
     await using warehouse = await openWarehouse(config.warehouse, { logger });
-    const summary = await loadUsers(warehouse.sql, { ds: options.ds, file, logger });
+    const summary = await loadUsers(warehouse.sql, {
+      ds: options.ds,
+      files,
+      unvouched: options.unvouched ?? false,
+      logger,
+    });
     printSummary("load", {
       ds: summary.ds,
       rows: summary.rows,
@@ -43,6 +60,7 @@ if (import.meta.main) {
       deleted: summary.deleted,
       unchanged: summary.unchanged,
       duplicates: summary.duplicates,
+      vouched: summary.vouched,
       mb: (summary.bytes / 1e6).toFixed(1),
       seconds: summary.seconds.toFixed(2),
       batch: summary.batchId,

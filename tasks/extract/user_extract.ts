@@ -1,7 +1,9 @@
 /**
  * The extract of one logical date: API pages → validated users → CSV file, streamed end to end
  * with bounded memory, plus `rejects.jsonl` with the reason of every record that failed
- * validation.
+ * validation, and the manifest that vouches for the CSV (rows, bytes, SHA-256, columns, pages).
+ * The three are written under temporary names and published together only when all are durable:
+ * a failure — a full disk included — leaves the previous files of the ds as they were.
  *
  * @example
  * ```ts
@@ -11,14 +13,22 @@
  *
  * @module
  */
-import { TerminalError } from "../shared/errors.ts";
-import { landingFiles } from "../landing/landing_zone.ts";
+import { basename } from "node:path";
+import { errorMessage, TerminalError, TransientError } from "../shared/errors.ts";
+import { checkLandingKinds, landingFiles } from "../landing/landing_zone.ts";
+import { encodeManifest, MANIFEST_FORMAT } from "../landing/landing_manifest.ts";
 import { type Logger, Progress } from "../shared/logger.ts";
 import { RandomUserClient, type RandomUserClientOptions, seedFor } from "./randomuser_client.ts";
 import { AtomicFile } from "../shared/atomic_file.ts";
 import { UserCsvStream } from "./user_csv_stream.ts";
 import { USER_COLUMNS } from "./user_schema.ts";
 import { UserValidationStream } from "./user_validation_stream.ts";
+
+/**
+ * The extract's version, written into every manifest: bump it when the CSV contract or the
+ * validation rules change. 2: validation as strict as PostgreSQL, repeated users dropped.
+ */
+export const EXTRACT_VERSION = "2";
 
 /** Options for {@linkcode extractUsers}. */
 export interface ExtractOptions {
@@ -48,24 +58,30 @@ export interface ExtractSummary {
   readonly users: number;
   /** Records written to `rejects.jsonl` instead. */
   readonly rejects: number;
+  /** Records dropped because their uuid came earlier in the run. */
+  readonly duplicates: number;
   readonly pages: number;
   /** Response bytes received from the API. */
   readonly apiBytes: number;
   readonly csvBytes: number;
+  readonly csvSha256: string;
   readonly file: string;
+  readonly manifestFile: string;
   readonly rejectsFile: string;
   readonly seconds: number;
 }
 
 /**
- * Fetches `users` users for `ds` and writes them atomically as CSV. Fails with a
- * {@linkcode TerminalError} when the share of rejected records exceeds `maxRejectRate`;
- * the CSV is then not published (a previous one stays), but `rejects.jsonl` is, for inspection.
+ * Fetches `users` users for `ds` and writes them atomically as CSV, with its manifest. Fails with
+ * a {@linkcode TerminalError} when the share of rejected records exceeds `maxRejectRate`; the CSV
+ * is then not published (a previous one stays), but `rejects.jsonl` is, for inspection. A full
+ * disk is a {@linkcode TransientError} that says so; nothing of the ds changes then.
  */
 export async function extractUsers(options: ExtractOptions): Promise<ExtractSummary> {
   const started = performance.now();
   const { ds, users, logger } = options;
   const files = landingFiles(options.dataDir, ds);
+  await checkLandingKinds(files);
   const client = new RandomUserClient({
     ...options.api,
     onRetry: (event) =>
@@ -80,10 +96,10 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
   const progress = new Progress(
     options.progress === undefined ? {} : { enabled: options.progress },
   );
-  const csv = await AtomicFile.create(files.csv);
+  const csv = await AtomicFile.create(files.csv, { sha256: true }).catch(diskError(files.csv));
   const rejectsFile = await AtomicFile.create(files.rejects).catch(async (error) => {
     await csv.abort();
-    throw error;
+    throw diskError(files.rejects)(error);
   });
   const validation = new UserValidationStream({
     ds,
@@ -108,9 +124,11 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
     },
   });
 
+  const seed = seedFor(ds);
+  let manifest: AtomicFile | undefined;
   try {
     await client.pages({
-      seed: seedFor(ds),
+      seed,
       users,
       pageSize: options.pageSize,
       concurrency: options.concurrency,
@@ -118,21 +136,52 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
     })
       .pipeThrough(validation)
       .pipeThrough(new UserCsvStream({ columns: USER_COLUMNS }))
-      .pipeTo(csv.writable);
-    await rejectsFile.commit();
+      .pipeTo(csv.writable)
+      .catch(diskError(files.csv));
+    await rejectsFile.prepare().catch(diskError(files.rejects));
     const { users: written, rejects: rejected } = validation.stats;
     const seen = written + rejected;
     if (seen > 0 && rejected / seen > options.maxRejectRate) {
+      await rejectsFile.commit();
       throw new TerminalError(
         `${rejected} of ${seen} records (${(100 * rejected / seen).toFixed(2)}%) failed ` +
           `validation, above MAX_REJECT_RATE=${options.maxRejectRate}; the CSV was not written. ` +
           `Reasons are in ${files.rejects}`,
       );
     }
+    // All three durable before any is published, so a full disk changes nothing; a crash between
+    // the renames leaves a CSV its manifest does not vouch for, which the load refuses.
+    await csv.prepare().catch(diskError(files.csv));
+    manifest = await AtomicFile.create(files.manifest).catch(diskError(files.manifest));
+    const api = new URL(options.api.baseUrl);
+    await manifest.write(encodeManifest({
+      format: MANIFEST_FORMAT,
+      ds,
+      file: basename(files.csv),
+      rows: written,
+      bytes: csv.bytes,
+      sha256: csv.sha256 ?? "",
+      columns: [...USER_COLUMNS],
+      extract: {
+        version: EXTRACT_VERSION,
+        rejects: rejected,
+        duplicates: validation.stats.duplicates,
+      },
+      api: {
+        url: `${api.origin}${api.pathname}`,
+        seed,
+        pageSize: options.pageSize,
+        pages: [...validation.sources],
+      },
+      writtenAt: new Date().toISOString(),
+    })).catch(diskError(files.manifest));
+    await manifest.prepare().catch(diskError(files.manifest));
+    await rejectsFile.commit();
     await csv.commit();
+    await manifest.commit();
   } catch (error) {
-    // Both temporaries go, whatever happens to either; the first error is the one reported.
-    await Promise.allSettled([csv.abort(), rejectsFile.abort()]);
+    // Every temporary goes, whatever happens to any; the first error is the one reported.
+    await Promise.allSettled([csv.abort(), rejectsFile.abort(), manifest?.abort()]);
     throw error;
   } finally {
     progress.done();
@@ -142,11 +191,32 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
     ds,
     users: stats.users,
     rejects: stats.rejects,
+    duplicates: stats.duplicates,
     pages: stats.pages,
     apiBytes: stats.apiBytes,
     csvBytes: csv.bytes,
+    csvSha256: csv.sha256 ?? "",
     file: files.csv,
+    manifestFile: files.manifest,
     rejectsFile: files.rejects,
     seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/**
+ * A `.catch` handler that turns "no space left on device" while writing `path` into a message
+ * that says so (a retry after space was freed may succeed); other errors pass unchanged.
+ */
+function diskError(path: string): (error: unknown) => never {
+  return (error) => {
+    if ((error as { code?: unknown }).code === "ENOSPC") {
+      throw new TransientError(
+        `no space left on the device while writing ${path} (${errorMessage(error)}); the ` +
+          "previous files of this ds are untouched and no temporary file is left. Free space " +
+          "under DATA_DIR and run the extract again",
+        { cause: error },
+      );
+    }
+    throw error;
   };
 }

@@ -14,6 +14,19 @@ import { z } from "zod";
 
 const INT4_MIN = -2_147_483_648;
 const INT4_MAX = 2_147_483_647;
+// PostgreSQL numeric: at most 131 072 digits before the decimal point (leading zeros aside) and
+// 16 383 after it; past either, its input fails with "value overflows numeric format".
+const NUMERIC_MAX_WHOLE_DIGITS = 131_072;
+const NUMERIC_MAX_FRACTION_DIGITS = 16_383;
+// PostgreSQL timestamptz: time zone displacements up to ±15:59, and microseconds (a seventh
+// fractional digit would be rounded away, so the instant would not arrive as the API sent it).
+const TIMESTAMP_MAX_OFFSET_HOURS = 15;
+const TIMESTAMP_MAX_FRACTION_DIGITS = 6;
+
+/** Only when no earlier check of the same value failed: one reason per wrong value. */
+const afterShape = {
+  when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
+};
 
 /** PostgreSQL `text` cannot hold NUL, and an unpaired surrogate cannot be encoded as UTF-8. */
 function isStorableText(value: string): boolean {
@@ -24,11 +37,57 @@ const text = z.string().refine(isStorableText, {
   message: "contains a NUL character or an unpaired surrogate, which PostgreSQL text cannot store",
 });
 const int4 = z.number().int().min(INT4_MIN).max(INT4_MAX);
+
+function wholeDigits(decimal: string): number {
+  const whole = decimal.replace(/^[+-]/, "").split(".")[0] ?? "";
+  return whole.replace(/^0+/, "").length;
+}
+
+function fractionDigits(decimal: string): number {
+  return decimal.split(".")[1]?.length ?? 0;
+}
+
 // What PostgreSQL's numeric input accepts, so a coordinate never fails the COPY.
-const decimalText = z.string().regex(/^[+-]?(\d+(\.\d*)?|\.\d+)$/, {
-  message: 'must be a decimal number written as a string, such as "-69.8246"',
-});
-const timestamp = z.iso.datetime({ offset: true, message: "must be an ISO 8601 timestamp" });
+const decimalText = z.string()
+  .regex(/^[+-]?(\d+(\.\d*)?|\.\d+)$/, {
+    message: 'must be a decimal number written as a string, such as "-69.8246"',
+  })
+  .refine((value) => wholeDigits(value) <= NUMERIC_MAX_WHOLE_DIGITS, {
+    ...afterShape,
+    error: (issue) =>
+      `has ${wholeDigits(String(issue.input))} digits before the decimal point; PostgreSQL ` +
+      `numeric holds at most ${NUMERIC_MAX_WHOLE_DIGITS}`,
+  })
+  .refine((value) => fractionDigits(value) <= NUMERIC_MAX_FRACTION_DIGITS, {
+    ...afterShape,
+    error: (issue) =>
+      `has ${fractionDigits(String(issue.input))} digits after the decimal point; PostgreSQL ` +
+      `numeric holds at most ${NUMERIC_MAX_FRACTION_DIGITS}`,
+  });
+
+const OFFSET = /([+-])(\d\d):(\d\d)$/;
+const FRACTION = /\.(\d+)/;
+
+const timestamp = z.iso.datetime({ offset: true, message: "must be an ISO 8601 timestamp" })
+  .refine((value) => !value.startsWith("0000"), {
+    ...afterShape,
+    message: "has year 0000, which PostgreSQL does not have (1 BC is written 0001 BC)",
+  })
+  .refine((value) => Number(OFFSET.exec(value)?.[2] ?? 0) <= TIMESTAMP_MAX_OFFSET_HOURS, {
+    ...afterShape,
+    error: (issue) =>
+      `has the offset ${OFFSET.exec(String(issue.input))?.[0]}, beyond PostgreSQL's ` +
+      `±${TIMESTAMP_MAX_OFFSET_HOURS}:59`,
+  })
+  .refine(
+    (value) => (FRACTION.exec(value)?.[1]?.length ?? 0) <= TIMESTAMP_MAX_FRACTION_DIGITS,
+    {
+      ...afterShape,
+      error: (issue) =>
+        `has ${FRACTION.exec(String(issue.input))?.[1]?.length} fractional digits; PostgreSQL ` +
+        `keeps ${TIMESTAMP_MAX_FRACTION_DIGITS} (microseconds), so the instant would change`,
+    },
+  );
 const dateAndAge = z.object({ date: timestamp, age: int4 });
 
 /** The shape of one element of the API's `results`, as randomuser.me 1.4 sends it. */
@@ -129,10 +188,38 @@ export function parseUser(record: unknown): ParsedUser {
   return { ok: false, reason };
 }
 
-const KNOWN_FIELDS = new Set(Object.keys(userSchema.shape));
+/** The fields the schema knows, as a tree: `null` for a leaf, a subtree for a nested object. */
+type FieldTree = { readonly [field: string]: FieldTree | null };
 
-/** Top-level fields of an API record that the schema does not know (schema drift). */
+function fieldTree(schema: z.ZodObject): FieldTree {
+  const tree: Record<string, FieldTree | null> = {};
+  for (const [field, child] of Object.entries(schema.shape)) {
+    tree[field] = child instanceof z.ZodObject ? fieldTree(child) : null;
+  }
+  return tree;
+}
+
+const KNOWN_FIELDS = fieldTree(userSchema);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The fields of an API record that the schema does not know (schema drift), at any depth, as
+ * dotted paths: `["location.extra", "login.mfa_secret"]`.
+ */
 export function unknownFields(record: unknown): string[] {
-  if (typeof record !== "object" || record === null) return [];
-  return Object.keys(record).filter((key) => !KNOWN_FIELDS.has(key));
+  const found: string[] = [];
+  const walk = (value: unknown, known: FieldTree, prefix: string) => {
+    if (!isPlainObject(value)) return;
+    for (const [field, child] of Object.entries(value)) {
+      // Own fields only: a record may well carry "constructor" or "__proto__".
+      const subtree = Object.hasOwn(known, field) ? known[field] : undefined;
+      if (subtree === undefined) found.push(prefix + field);
+      else if (subtree !== null) walk(child, subtree, `${prefix}${field}.`);
+    }
+  };
+  walk(record, KNOWN_FIELDS, "");
+  return found;
 }

@@ -1,12 +1,14 @@
 /**
- * Loads one landing-zone CSV into `raw.users` in a single transaction: the header is checked
- * against the table, the file is streamed with `COPY … FROM STDIN` into a temporary staging
- * table, then merged (upsert by id, and rows of the same ds that left the file are removed), and
- * the batch is recorded in `meta.load_batches`. Any failure leaves `raw.users` as it was.
+ * Loads one landing-zone CSV into `raw.users` in a single transaction: the file must be vouched
+ * for by its manifest (rows, bytes, SHA-256, columns, ds), its header must match the table, it is
+ * streamed with `COPY … FROM STDIN` into a temporary staging table, then merged (upsert by id,
+ * and rows of the same ds that a vouched file no longer has are removed), and the batch is
+ * recorded in `meta.load_batches`. Any failure leaves `raw.users` as it was. A hand-made file
+ * loads only when asked (`unvouched`), and then never deletes a row.
  *
  * @example
  * ```ts
- * const summary = await loadUsers(warehouse.sql, { ds: "2026-01-01", file: files.csv });
+ * const summary = await loadUsers(warehouse.sql, { ds: "2026-01-01", files });
  * console.log(summary.inserted, summary.updated, summary.deleted);
  * ```
  *
@@ -25,6 +27,13 @@ import {
   TransientError,
 } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
+import {
+  describeMismatch,
+  type LandingManifest,
+  type ObservedFile,
+  readManifest,
+} from "../landing/landing_manifest.ts";
+import { checkLandingKinds, type LandingFiles } from "../landing/landing_zone.ts";
 import postgres from "postgres";
 import type { Sql, TransactionSql } from "../warehouse/sql_client.ts";
 import { type CopyQuery, serverErrorOf } from "./postgres_workarounds.ts";
@@ -33,8 +42,13 @@ import { type CopyQuery, serverErrorOf } from "./postgres_workarounds.ts";
 export interface LoadOptions {
   /** Logical date the file belongs to. */
   ds: string;
-  /** The CSV to load. */
-  file: string;
+  /** The ds's landing files: the CSV to load and its manifest. */
+  files: LandingFiles;
+  /**
+   * Load a CSV that no manifest vouches for (made or edited by hand): its rows are inserted and
+   * updated, but no row of the ds is deleted. Default false: such a file is refused.
+   */
+  unvouched?: boolean;
   logger?: Logger;
 }
 
@@ -54,28 +68,40 @@ export interface LoadSummary {
   readonly unchanged: number;
   /** Rows whose id appeared earlier in the file (the first one is kept). */
   readonly duplicates: number;
+  /** Whether the file's manifest vouched for it (only then may the load delete rows). */
+  readonly vouched: boolean;
   readonly seconds: number;
 }
 
 /** Load-metadata columns of `raw.users`, written by the loader rather than read from the CSV. */
 const METADATA_COLUMNS = new Set(["id", "_ds", "_batch_id", "_loaded_at"]);
 const HEADER_PROBE_BYTES = 64 * 1024;
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
 /**
- * Loads `file` into `raw.users` for `ds`. Loading the same file twice leaves the same rows.
- * Throws a {@linkcode TerminalError} for a missing file or a header that does not match the
- * table, and the PostgreSQL error (with the CSV line) when COPY rejects a row.
+ * Loads the CSV of `ds` into `raw.users`. Loading the same file twice leaves the same rows.
+ * Throws a {@linkcode TerminalError} for a missing file, a file its manifest does not vouch for,
+ * or a header that does not match the table, and the PostgreSQL error (with the CSV line) when
+ * COPY rejects a row.
  */
 export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSummary> {
   const started = performance.now();
   const startedAt = new Date();
   const batchId = ulid();
-  const { ds, file } = options;
+  const { ds, files } = options;
+  const file = files.csv;
+  const vouched = !options.unvouched;
   let copied: { bytes: number; sha256: string } | undefined;
   try {
+    await checkLandingKinds(files);
     const header = await readHeader(file);
     const columns = await tableColumns(sql);
     checkHeader(header, { columns, file });
+    const manifest = vouched ? await readManifest(files.manifest) : undefined;
+    const vouch = (observed: ObservedFile) => {
+      if (vouched) refuseUnvouched({ manifest, observed, files });
+    };
+    vouch({ ds, columns: header, bytes: (await Deno.stat(file)).size });
     const version = Number((await sql`show server_version_num`)[0]?.server_version_num);
     // PostgreSQL 15+ also checks the header names against the column list itself.
     const headerOption = version >= 150000 ? sql`match` : sql`true`;
@@ -93,6 +119,9 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
         select count(*)::int as rows, count(distinct login_uuid)::int as distinct from users_stage`;
       const rows = counts?.rows ?? 0;
       const distinct = counts?.distinct ?? 0;
+      // What was copied is what the manifest vouches for, or nothing is merged (the file may
+      // have changed since it was measured above).
+      vouch({ rows, bytes: copied.bytes, sha256: copied.sha256 });
       const [merged] = await tx<{ inserted: number; updated: number }[]>`
         with source as (
           select distinct on (login_uuid) ${tx(columns)}
@@ -116,10 +145,13 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
         select count(*) filter (where inserted)::int as inserted,
                count(*) filter (where not inserted)::int as updated
         from upserted`;
-      const deleted = await tx`
-        delete from raw.users as target
-        where target._ds = ${ds}::date
-          and not exists (select 1 from users_stage as s where s.login_uuid = target.id)`;
+      // Only a file its manifest vouches for says which users the ds no longer has.
+      const deleted = vouched
+        ? await tx`
+          delete from raw.users as target
+          where target._ds = ${ds}::date
+            and not exists (select 1 from users_stage as s where s.login_uuid = target.id)`
+        : { count: 0 };
       const inserted = merged?.inserted ?? 0;
       const updated = merged?.updated ?? 0;
       const summary = {
@@ -133,11 +165,11 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
       await tx`
         insert into meta.load_batches (
           batch_id, ds, file, status, rows_in_file, bytes, sha256, inserted, updated, deleted,
-          unchanged, duplicates, started_at, finished_at
+          unchanged, duplicates, vouched, started_at, finished_at
         ) values (
           ${batchId}, ${ds}::date, ${file}, 'succeeded', ${rows}, ${copied.bytes}, ${copied.sha256},
           ${inserted}, ${updated}, ${summary.deleted}, ${summary.unchanged}, ${summary.duplicates},
-          ${startedAt}, now()
+          ${vouched}, ${startedAt}, now()
         )`;
       return summary;
     });
@@ -154,11 +186,19 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
       bytes: copied?.bytes ?? 0,
       sha256: copied?.sha256 ?? "",
       ...result,
+      vouched,
       seconds: (performance.now() - started) / 1000,
     };
   } catch (error) {
     const failure = describeLoadError(error, file);
-    await recordFailedBatch(sql, { batchId, ds, file, error: failure.message, startedAt })
+    await recordFailedBatch(sql, {
+      batchId,
+      ds,
+      file,
+      error: failure.message,
+      vouched,
+      startedAt,
+    })
       .catch((recordError) =>
         options.logger?.warn("could not record the failed batch", {
           error: errorMessage(recordError),
@@ -166,6 +206,29 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
       );
     throw failure;
   }
+}
+
+/**
+ * Throws a {@linkcode TerminalError} that says how `observed` differs from what the manifest
+ * vouches for (or that there is no manifest), and what to do; returns when the file is vouched.
+ */
+function refuseUnvouched(
+  { manifest, observed, files }: {
+    manifest: LandingManifest | undefined;
+    observed: ObservedFile;
+    files: LandingFiles;
+  },
+): void {
+  const problem = manifest
+    ? describeMismatch(manifest, observed)
+    : `no manifest vouches for it (${files.manifest} is missing): the extract did not finish, ` +
+      "or the file was made by hand";
+  if (problem === undefined) return;
+  throw new TerminalError(
+    `refusing to load ${files.csv}: ${problem}. raw.users is unchanged. Re-run ` +
+      `\`deno task extract --ds ${files.ds}\` to write the file again; to load a file made or ` +
+      `edited by hand, pass --unvouched (it then inserts and updates, and deletes nothing)`,
+  );
 }
 
 async function readHeader(file: string): Promise<string[]> {
@@ -183,6 +246,13 @@ async function readHeader(file: string): Promise<string[]> {
   try {
     const buffer = new Uint8Array(HEADER_PROBE_BYTES);
     const read = (await handle.read(buffer)) ?? 0;
+    if (read >= UTF8_BOM.length && UTF8_BOM.every((byte, i) => buffer[i] === byte)) {
+      throw new TerminalError(
+        `${file} starts with a UTF-8 byte order mark (bytes EF BB BF), which the CSV contract ` +
+          "does not have (an editor may have added it); save the file without one, or re-run " +
+          "`deno task extract` for this ds",
+      );
+    }
     const text = new TextDecoder().decode(buffer.subarray(0, read));
     const end = text.search(/\r?\n/);
     if (read === 0 || end < 0) {
@@ -288,10 +358,20 @@ function describeLoadError(error: unknown, file: string): Error {
 
 async function recordFailedBatch(
   sql: Sql,
-  batch: { batchId: string; ds: string; file: string; error: string; startedAt: Date },
+  batch: {
+    batchId: string;
+    ds: string;
+    file: string;
+    error: string;
+    vouched: boolean;
+    startedAt: Date;
+  },
 ): Promise<void> {
   await sql`
-    insert into meta.load_batches (batch_id, ds, file, status, error, started_at, finished_at)
-    values (${batch.batchId}, ${batch.ds}::date, ${batch.file}, 'failed', ${batch.error},
-            ${batch.startedAt}, now())`;
+    insert into meta.load_batches (
+      batch_id, ds, file, status, error, vouched, started_at, finished_at
+    ) values (
+      ${batch.batchId}, ${batch.ds}::date, ${batch.file}, 'failed', ${batch.error},
+      ${batch.vouched}, ${batch.startedAt}, now()
+    )`;
 }

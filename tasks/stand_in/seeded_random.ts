@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fmix32 } from "../shared/fmix32.ts";
 
 /** A small fast PRNG (sfc32) with 128 bits of state. */
 export class Random {
@@ -52,17 +53,6 @@ export class Random {
     for (let i = 0; i < count; i++) out += String.fromCharCode(48 + this.int(10));
     return out;
   }
-}
-
-/** murmur3's 32-bit finalizer: a bijection on 32-bit integers (the result is signed). */
-export function fmix32(value: number): number {
-  let h = value | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h;
 }
 
 /** cyrb128: a 128-bit non-cryptographic string hash. */

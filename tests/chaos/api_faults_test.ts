@@ -163,6 +163,9 @@ Deno.test("schema drift: an extra field is ignored with a warning, a missing fie
         { index: 1, set: { email: undefined } },
         { index: 2, set: { "dob.age": "42" } },
         { index: 3, set: { "login.uuid": 12345 } },
+        // Unknown fields inside nested objects: ignored, and logged like top-level ones.
+        { index: 4, set: { "location.extra": "drifted", "login.mfa_secret": "JBSWY3DP" } },
+        { index: 5, set: { "location.extra": "logged once per run" } },
       ],
     },
   });
@@ -172,10 +175,13 @@ Deno.test("schema drift: an extra field is ignored with a warning, a missing fie
     USERS_PER_RUN: String(users),
   });
   assertExit(result, 0);
-  assert.match(
-    result.stderr,
-    /msg="the API sent a field the data contract does not have; it is ignored" ds=2026-04-03 page=1 field=nickname/,
-  );
+  for (const field of ["nickname", "location.extra", "login.mfa_secret"]) {
+    const warnings = result.stderr.split("\n").filter((line) =>
+      line.includes('msg="the API sent a field the data contract does not have; it is ignored"') &&
+      line.includes(`ds=2026-04-03 page=1 field=${field}`)
+    );
+    assert.equal(warnings.length, 1, `one warning for ${field}:\n${result.stderr}`);
+  }
   assert.match(result.stderr, /extract ds=2026-04-03 users=397 rejects=3 /);
   const rejects = await rejectsOf(fixture, ds);
   assert.deepEqual(rejects.map((reject) => [reject.page, reject.index]), [[1, 1], [1, 2], [1, 3]]);
@@ -185,8 +191,9 @@ Deno.test("schema drift: an extra field is ignored with a warning, a missing fie
   const loaded = await usersOf(fixture, ds);
   assert.deepEqual(loaded, { n: users - 3, ids: users - 3 });
   await recordChaos("api", {
-    scenario: "drift: extra field (ignored), missing field and type changes (rejected)",
-    faultsInjected: 4,
+    scenario: "drift: extra fields at any depth (ignored, logged), missing field and type " +
+      "changes (rejected)",
+    faultsInjected: 6,
     runsRecovered: 1,
     rowsExpected: users - rejects.length,
     rowsFound: loaded.n,
@@ -224,15 +231,21 @@ Deno.test("wrong types from the API are rejected with their reasons and the othe
   });
 });
 
-Deno.test("a user repeated across pages is loaded once, from its first page, and reported as a duplicate", async () => {
+Deno.test("a user repeated across pages, in any case, is kept once by the extract, so its count and the load's agree", async () => {
   const started = performance.now();
   await using fixture = await baselineFixture();
   const ds = "2026-04-05";
-  const [first] = await servedPage(fixture, { ds, page: 1, results: 200 });
-  assert.ok(first);
+  const [first, second] = await servedPage(fixture, { ds, page: 1, results: 200 });
+  assert.ok(first && second);
   fixture.api.faults.add({
     page: 2,
-    fault: { kind: "patch", patches: [{ index: 0, set: { "login.uuid": first.login.uuid } }] },
+    fault: {
+      kind: "patch",
+      patches: [
+        { index: 0, set: { "login.uuid": first.login.uuid } },
+        { index: 1, set: { "login.uuid": second.login.uuid.toUpperCase() } },
+      ],
+    },
   });
   const result = await fixture.cli(["run", "extract_load", "--ds", ds], {
     ...ENV,
@@ -240,21 +253,31 @@ Deno.test("a user repeated across pages is loaded once, from its first page, and
     USERS_PER_RUN: "400",
   });
   assertExit(result, 0);
-  assert.match(result.stderr, /^load ds=2026-04-05 rows=400 inserted=399 .* duplicates=1 /m);
+  assert.match(
+    result.stderr,
+    /msg="the API repeated users of this run \(same login\.uuid, any case\); each is kept once" ds=2026-04-05 page=2 repeated=2 /,
+  );
+  assert.match(result.stderr, /^extract ds=2026-04-05 users=398 rejects=0 pages=2 duplicates=2 /m);
+  assert.match(result.stderr, /^load ds=2026-04-05 rows=398 inserted=398 .* duplicates=0 /m);
   const [batch] = await fixture.db.sql`
     select rows_in_file::int as rows, inserted::int, duplicates::int from meta.load_batches
     where ds = ${ds}::date and status = 'succeeded'`;
-  assert.deepEqual(batch, { rows: 400, inserted: 399, duplicates: 1 });
+  assert.deepEqual(batch, { rows: 398, inserted: 398, duplicates: 0 });
   const loaded = await usersOf(fixture, ds);
-  assert.deepEqual(loaded, { n: 399, ids: 399 });
-  const [kept] = await fixture.db.sql`
-    select name_first from raw.users where id = ${first.login.uuid}::uuid`;
-  assert.equal(kept?.name_first, first.name.first, "the first page's row is the one kept");
+  assert.deepEqual(loaded, { n: 398, ids: 398 });
+  const kept = await fixture.db.sql`
+    select name_first from raw.users where id in (${first.login.uuid}::uuid, ${second.login.uuid}::uuid)
+    order by id = ${first.login.uuid}::uuid desc`;
+  assert.deepEqual(
+    kept.map((row) => row.name_first),
+    [first.name.first, second.name.first],
+    "the first page's rows are the ones kept",
+  );
   await recordChaos("api", {
-    scenario: "a duplicate user across pages",
-    faultsInjected: 1,
+    scenario: "a user repeated across pages, once in another case",
+    faultsInjected: 2,
     runsRecovered: 1,
-    rowsExpected: 400 - 1,
+    rowsExpected: 400 - 2,
     rowsFound: loaded.n,
     seconds: secondsSince(started),
   });

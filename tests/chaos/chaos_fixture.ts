@@ -19,6 +19,9 @@
  */
 import { createPipelineFixture, type PipelineFixture } from "../helpers/pipeline_fixture.ts";
 import type { TaskResult } from "../helpers/task_process.ts";
+import { type RawUsersState, rawUsersState } from "../helpers/raw_users.ts";
+
+export type { RawUsersState };
 
 /** How a background process ended. */
 export interface ProcessResult extends TaskResult {
@@ -64,13 +67,6 @@ export interface SessionFilter {
   /** Only sessions running a query (`state = 'active'`); default false. */
   active?: boolean;
   timeoutMs?: number;
-}
-
-/** `raw.users` summed up: a change to any row changes the checksum. */
-export interface RawUsersState {
-  readonly rows: number;
-  readonly ids: number;
-  readonly checksum: string | null;
 }
 
 /** A task try as the ledger holds it. */
@@ -200,13 +196,7 @@ export async function createChaosFixture(): Promise<ChaosFixture> {
     }
   };
 
-  const rawUsers = async (): Promise<RawUsersState> => {
-    const [row] = await sql<RawUsersState[]>`
-      select count(*)::int as rows, count(distinct id)::int as ids,
-             md5(string_agg(md5(u::text), '' order by id)) as checksum
-      from raw.users as u`;
-    return row ?? { rows: 0, ids: 0, checksum: null };
-  };
+  const rawUsers = () => rawUsersState(sql);
 
   const runs = async (): Promise<LedgerRun[]> => [
     ...await sql<LedgerRun[]>`

@@ -19,11 +19,12 @@
  * @module
  */
 
-/** The six categories of the suite, in the order the summary prints them. */
+/** The categories of the suite, in the order the summary prints them. */
 export const CHAOS_CATEGORIES = [
   "crashes",
   "warehouse",
   "api",
+  "files",
   "hostile",
   "access",
   "load",

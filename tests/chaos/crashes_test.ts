@@ -92,12 +92,13 @@ Deno.test("a load killed by kill -9 mid-COPY leaves nothing behind, and the next
 
   await t.step("alone: raw.users is exactly as it was, and the next load succeeds", async () => {
     const started = performance.now();
-    // The same users under another ds: a load that got through would move every row to it.
+    // The same users under another ds: a load that got through would move every row to it. No
+    // manifest vouches for the copy, so it loads only as a hand-made file (--unvouched).
     const other = "2026-02-02";
     await Deno.mkdir(fixture.files(other).dir, { recursive: true });
     await Deno.copyFile(fixture.files(DS).csv, fixture.files(other).csv);
     const before = await fixture.rawUsers();
-    const load = fixture.launch("tasks/load.ts", { args: ["--ds", other] });
+    const load = fixture.launch("tasks/load.ts", { args: ["--ds", other, "--unvouched"] });
     const copy = await fixture.waitForSession({
       application: "randomuser-elt:load:%",
       query: "copy users_stage%",
@@ -111,7 +112,7 @@ Deno.test("a load killed by kill -9 mid-COPY leaves nothing behind, and the next
       select count(*)::int as n from pg_class where relname = 'users_stage'`;
     assert.equal(stages?.n, 0);
 
-    const again = await fixture.run("load", ["--ds", other]);
+    const again = await fixture.run("load", ["--ds", other, "--unvouched"]);
     assertExit(again, 0);
     assert.match(again.stdout, new RegExp(`rows=${COPY_USERS} inserted=0 updated=${COPY_USERS}`));
     const [moved] = await fixture.db.sql`
