@@ -1,6 +1,7 @@
 /**
- * The Random User record: its zod schema (validation at the edge), and its flattening into one
- * CSV row whose columns are the API's fields joined with `_` (`name_first`, `dob_age`, …).
+ * The Random User record: its zod schema (validation at the edge, as strict as the columns of
+ * `raw.users`: see `column_bounds.ts`), and its flattening into one CSV row whose columns are the
+ * API's fields joined with `_` (`name_first`, `dob_age`, …).
  *
  * @example
  * ```ts
@@ -11,45 +12,35 @@
  * @module
  */
 import { z } from "zod";
-
-const INT4_MIN = -2_147_483_648;
-const INT4_MAX = 2_147_483_647;
-// PostgreSQL numeric: at most 131 072 digits before the decimal point (leading zeros aside) and
-// 16 383 after it; past either, its input fails with "value overflows numeric format".
-const NUMERIC_MAX_WHOLE_DIGITS = 131_072;
-const NUMERIC_MAX_FRACTION_DIGITS = 16_383;
-// PostgreSQL timestamptz: time zone displacements up to ±15:59, and microseconds (a seventh
-// fractional digit would be rounded away, so the instant would not arrive as the API sent it).
-const TIMESTAMP_MAX_OFFSET_HOURS = 15;
-const TIMESTAMP_MAX_FRACTION_DIGITS = 6;
+import {
+  DECIMAL_TEXT,
+  fractionDigits,
+  INT4_MAX,
+  INT4_MIN,
+  isStorableOffset,
+  isStorableText,
+  NUMERIC_MAX_FRACTION_DIGITS,
+  NUMERIC_MAX_WHOLE_DIGITS,
+  TIMESTAMP_MAX_FRACTION_DIGITS,
+  TIMESTAMP_MAX_OFFSET_HOURS,
+  timestampFractionDigits,
+  timestampOffset,
+  wholeDigits,
+} from "./column_bounds.ts";
 
 /** Only when no earlier check of the same value failed: one reason per wrong value. */
 const afterShape = {
   when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
 };
 
-/** PostgreSQL `text` cannot hold NUL, and an unpaired surrogate cannot be encoded as UTF-8. */
-function isStorableText(value: string): boolean {
-  return !value.includes("\0") && value.isWellFormed();
-}
-
 const text = z.string().refine(isStorableText, {
   message: "contains a NUL character or an unpaired surrogate, which PostgreSQL text cannot store",
 });
 const int4 = z.number().int().min(INT4_MIN).max(INT4_MAX);
 
-function wholeDigits(decimal: string): number {
-  const whole = decimal.replace(/^[+-]/, "").split(".")[0] ?? "";
-  return whole.replace(/^0+/, "").length;
-}
-
-function fractionDigits(decimal: string): number {
-  return decimal.split(".")[1]?.length ?? 0;
-}
-
 // What PostgreSQL's numeric input accepts, so a coordinate never fails the COPY.
 const decimalText = z.string()
-  .regex(/^[+-]?(\d+(\.\d*)?|\.\d+)$/, {
+  .regex(DECIMAL_TEXT, {
     message: 'must be a decimal number written as a string, such as "-69.8246"',
   })
   .refine((value) => wholeDigits(value) <= NUMERIC_MAX_WHOLE_DIGITS, {
@@ -65,29 +56,23 @@ const decimalText = z.string()
       `numeric holds at most ${NUMERIC_MAX_FRACTION_DIGITS}`,
   });
 
-const OFFSET = /([+-])(\d\d):(\d\d)$/;
-const FRACTION = /\.(\d+)/;
-
 const timestamp = z.iso.datetime({ offset: true, message: "must be an ISO 8601 timestamp" })
   .refine((value) => !value.startsWith("0000"), {
     ...afterShape,
     message: "has year 0000, which PostgreSQL does not have (1 BC is written 0001 BC)",
   })
-  .refine((value) => Number(OFFSET.exec(value)?.[2] ?? 0) <= TIMESTAMP_MAX_OFFSET_HOURS, {
+  .refine(isStorableOffset, {
     ...afterShape,
     error: (issue) =>
-      `has the offset ${OFFSET.exec(String(issue.input))?.[0]}, beyond PostgreSQL's ` +
+      `has the offset ${timestampOffset(String(issue.input))}, beyond PostgreSQL's ` +
       `±${TIMESTAMP_MAX_OFFSET_HOURS}:59`,
   })
-  .refine(
-    (value) => (FRACTION.exec(value)?.[1]?.length ?? 0) <= TIMESTAMP_MAX_FRACTION_DIGITS,
-    {
-      ...afterShape,
-      error: (issue) =>
-        `has ${FRACTION.exec(String(issue.input))?.[1]?.length} fractional digits; PostgreSQL ` +
-        `keeps ${TIMESTAMP_MAX_FRACTION_DIGITS} (microseconds), so the instant would change`,
-    },
-  );
+  .refine((value) => timestampFractionDigits(value) <= TIMESTAMP_MAX_FRACTION_DIGITS, {
+    ...afterShape,
+    error: (issue) =>
+      `has ${timestampFractionDigits(String(issue.input))} fractional digits; PostgreSQL ` +
+      `keeps ${TIMESTAMP_MAX_FRACTION_DIGITS} (microseconds), so the instant would change`,
+  });
 const dateAndAge = z.object({ date: timestamp, age: int4 });
 
 /** The shape of one element of the API's `results`, as randomuser.me 1.4 sends it. */
