@@ -65,6 +65,13 @@ Deno.test("an invalid variable is a usage error naming it and the expected form"
     ],
     [{ DBT_RUNNER: "podman" }, /DBT_RUNNER must be auto, docker or local/],
     [{ PIPELINE_START_DATE: "2026-02-30" }, /PIPELINE_START_DATE must be a real calendar date/],
+    [
+      { API_TIMEOUT: "0s" },
+      /^invalid configuration: API_TIMEOUT must be more than 0, such as 500ms, 10s, 3m or 1h/,
+    ],
+    // Rounded to whole milliseconds, a tenth of one is no time at all.
+    [{ API_TIMEOUT: "0.1ms" }, /^invalid configuration: API_TIMEOUT must be more than 0/],
+    [{ METABASE_WAIT: "0m" }, /^invalid configuration: METABASE_WAIT must be more than 0/],
     [{ CATCHUP: "maybe" }, /CATCHUP must be true or false/],
   ];
   for (const [env, message] of cases) {
@@ -74,6 +81,15 @@ Deno.test("an invalid variable is a usage error naming it and the expected form"
       return true;
     });
   }
+});
+
+Deno.test("retry delays may be zero: a retry at once, still bounded by the retry counts", async () => {
+  const config = await loadConfig({
+    env: { API_RETRY_DELAY: "0ms", TASK_RETRY_DELAY: "0s" },
+    envFile: null,
+  });
+  assert.equal(config.api.retryBaseDelayMs, 0);
+  assert.equal(config.retryPolicy.retryDelayMs, 0);
 });
 
 Deno.test("a bad DATABASE_URL is reported without its password", async () => {

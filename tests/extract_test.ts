@@ -146,6 +146,11 @@ Deno.test("bad flags and bad configuration exit 2 with a one-line error naming t
     [["--bogus"], {}, /^error: unknown option '--bogus'/],
     [
       [],
+      { API_TIMEOUT: "0s" },
+      /^error: invalid configuration: API_TIMEOUT must be more than 0, such as 500ms, 10s, 3m or 1h \(got "0s"\)$/,
+    ],
+    [
+      [],
       { USERS_PER_RUN: "lots" },
       /^error: invalid configuration: USERS_PER_RUN must be a whole number/,
     ],

@@ -34,11 +34,19 @@ const integer = (min: number, max: number, fallback: number) =>
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
     .default(fallback);
 
-const duration = (fallback: string) =>
+/** A duration in ms; `min: 1` where zero makes no sense (a time limit, a wait). */
+const duration = (fallback: string, { min = 0 }: { min?: 0 | 1 } = {}) =>
   z.string().default(fallback).transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined) {
       ctx.addIssue({ code: "custom", message: "must be a duration such as 500ms, 10s, 3m or 1h" });
+      return z.NEVER;
+    }
+    if (ms < min) {
+      ctx.addIssue({
+        code: "custom",
+        message: "must be more than 0, such as 500ms, 10s, 3m or 1h",
+      });
       return z.NEVER;
     }
     return ms;
@@ -70,7 +78,9 @@ const environmentSchema = z.object({
   API_PAGE_SIZE: integer(1, 5_000, 5_000),
   API_CONCURRENCY: integer(1, 64, 4),
   API_RETRIES: integer(0, 20, 5),
-  API_TIMEOUT: duration("60s"),
+  // 0s would time every request out before it starts.
+  API_TIMEOUT: duration("60s", { min: 1 }),
+  // 0 retries at once, still no more than API_RETRIES times, and a Retry-After still wins.
   API_RETRY_DELAY: duration("500ms"),
   MAX_REJECT_RATE: z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a number from 0 to 1")
     .transform(Number).default(0.01),
@@ -89,13 +99,16 @@ const environmentSchema = z.object({
   METABASE_ADMIN_PASSWORD: z.string().optional(),
   METABASE_ADMIN_PASSWORD_FILE: z.string().min(1, "must be a file path").optional(),
   METABASE_WAREHOUSE_HOST: z.string().min(1).optional(),
-  METABASE_WAIT: duration("5m"),
+  // 0s would leave Metabase no time to come up or to sync the marts.
+  METABASE_WAIT: duration("5m", { min: 1 }),
   METABASE_SYNC: boolean(false),
   METABASE_DB_NAME: z.string().regex(
     /^[a-z_][a-z0-9_]{0,62}$/,
     "must be a lower-case PostgreSQL database name (letters, digits, _)",
   ).default("metabase"),
   TASK_RETRIES: integer(0, 100, 3),
+  // 0 retries a task at once, at most TASK_RETRIES times: for a blip, and for tests that
+  // shorten the 3 minutes; Airflow takes a zero retry_delay too.
   TASK_RETRY_DELAY: duration("3m"),
   PIPELINE_START_DATE: isoDate.optional(),
   CATCHUP: boolean(false),
