@@ -27,6 +27,7 @@ import {
   parseDate,
   printError,
   taskCommand,
+  usersOption,
 } from "../tasks/shared/task_command.ts";
 import { openWarehouse, type Warehouse } from "../tasks/warehouse/warehouse.ts";
 import { airflowTry } from "./airflow_task.ts";
@@ -303,7 +304,7 @@ program.command("demo")
   .addOption(
     new Option("--days <n>", "logical dates, ending today").argParser(parseCount).default(7),
   )
-  .addOption(new Option("--users <n>", "users per date").argParser(parseCount).default(2000))
+  .addOption(usersOption("users per date").default(2000))
   .action(async (options) => {
     exitCode = await demo(options);
   });

@@ -4,10 +4,15 @@
  *
  * @module
  */
-import { Option } from "@commander-js/extra-typings";
 import { loadConfig } from "./shared/config.ts";
 import { Logger } from "./shared/logger.ts";
-import { dsOption, parseCount, printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import {
+  dsOption,
+  printSummary,
+  runTask,
+  taskCommand,
+  usersOption,
+} from "./shared/task_command.ts";
 import { extractUsers } from "./extract/user_extract.ts";
 
 const program = taskCommand(
@@ -16,9 +21,7 @@ const program = taskCommand(
     "DATA_DIR/raw/ds=D/random_user.csv, with rejected records in rejects.jsonl.",
 )
   .addOption(dsOption())
-  .addOption(
-    new Option("--users <n>", "users to fetch (default: USERS_PER_RUN)").argParser(parseCount),
-  );
+  .addOption(usersOption("users to fetch (default: USERS_PER_RUN)"));
 
 /** The process's peak resident memory in MB (Linux `VmHWM`); `undefined` elsewhere. */
 function peakRssMb(): string | undefined {

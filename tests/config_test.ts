@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { loadConfig, parseDuration } from "../tasks/shared/config.ts";
+import { loadConfig, MAX_USERS_PER_RUN, parseDuration } from "../tasks/shared/config.ts";
+import { parseUserCount } from "../tasks/shared/task_command.ts";
 import { redactUrl } from "../tasks/shared/redact_url.ts";
 import { UsageError } from "../tasks/shared/errors.ts";
 
@@ -90,6 +91,23 @@ Deno.test("retry delays may be zero: a retry at once, still bounded by the retry
   });
   assert.equal(config.api.retryBaseDelayMs, 0);
   assert.equal(config.retryPolicy.retryDelayMs, 0);
+});
+
+Deno.test("USERS_PER_RUN and the --users flags share one cap", async () => {
+  const config = await loadConfig({
+    env: { USERS_PER_RUN: String(MAX_USERS_PER_RUN) },
+    envFile: null,
+  });
+  assert.equal(config.extract.users, 10_000_000);
+  assert.equal(parseUserCount(String(MAX_USERS_PER_RUN)), MAX_USERS_PER_RUN);
+  await assert.rejects(
+    loadConfig({ env: { USERS_PER_RUN: String(MAX_USERS_PER_RUN + 1) }, envFile: null }),
+    /USERS_PER_RUN must be at most 10000000/,
+  );
+  assert.throws(
+    () => parseUserCount(String(MAX_USERS_PER_RUN + 1)),
+    /expected a whole number from 1 to 10000000 \(the cap of USERS_PER_RUN\)/,
+  );
 });
 
 Deno.test("a bad DATABASE_URL is reported without its password", async () => {

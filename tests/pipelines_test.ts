@@ -262,6 +262,10 @@ Deno.test("bad pipeline arguments exit 2 with a one-line error", async () => {
     ],
     [["status", "--limit", "x"], /^error: option '--limit <n>' argument 'x' is invalid/],
     [["launch"], /^error: unknown command 'launch'/],
+    [
+      ["demo", "--users", "1000000000"],
+      /^error: option '--users <n>' argument '1000000000' is invalid\. expected a whole number from 1 to 10000000 \(the cap of USERS_PER_RUN\)\./,
+    ],
   ];
   for (const [args, message] of cases) {
     const result = await fixture.cli(args);

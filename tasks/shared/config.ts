@@ -17,6 +17,13 @@ import { isCalendarDate } from "./dates.ts";
 import { UsageError } from "./errors.ts";
 import { redactUrl } from "./redact_url.ts";
 
+/**
+ * The most users one logical date may fetch, one cap for `USERS_PER_RUN` and the `--users` flags
+ * (`extract`, `demo`, `bench`): a thousand times the default, so an extra zero or three in a
+ * flag is refused before it fills the disk.
+ */
+export const MAX_USERS_PER_RUN = 10_000_000;
+
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const DURATION_UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 
@@ -74,7 +81,7 @@ const postgresUrl = z.url({
 const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   RANDOMUSER_API_URL: httpUrl("the Random User API").default("https://randomuser.me/api/"),
-  USERS_PER_RUN: integer(1, 10_000_000, 10_000),
+  USERS_PER_RUN: integer(1, MAX_USERS_PER_RUN, 10_000),
   API_PAGE_SIZE: integer(1, 5_000, 5_000),
   API_CONCURRENCY: integer(1, 64, 4),
   API_RETRIES: integer(0, 20, 5),

@@ -1,6 +1,6 @@
 /**
  * The command-line shell shared by every task entry point: a commander program with the common
- * options (`--ds`), argument parsers that name the bad argument, and the process edge where a
+ * options (`--ds`, `--users`), argument parsers that name the bad argument, and the process edge where a
  * failure becomes one `error:` line and its exit code (the table is in `errors.ts`).
  *
  * @example
@@ -13,6 +13,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
+import { MAX_USERS_PER_RUN } from "./config.ts";
 import { isCalendarDate, todayUtc } from "./dates.ts";
 import { redactUrl } from "./redact_url.ts";
 import { errorMessage, ExitCode, exitCodeFor } from "./errors.ts";
@@ -24,12 +25,29 @@ export function parseDate(value: string): string {
   return value;
 }
 
+function parseWholeNumber(value: string, bounds: { min: number; max: number; of?: string }) {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < bounds.min || number > bounds.max) {
+    const range = bounds.max === Number.MAX_SAFE_INTEGER
+      ? `of at least ${bounds.min}`
+      : `from ${bounds.min} to ${bounds.max}${bounds.of ? ` (${bounds.of})` : ""}`;
+    throw new InvalidArgumentError(`expected a whole number ${range}.`);
+  }
+  return number;
+}
+
 /** Parses a whole number ≥ 1. */
 export function parseCount(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new InvalidArgumentError("expected a whole number of at least 1.");
-  }
-  return Number(value);
+  return parseWholeNumber(value, { min: 1, max: Number.MAX_SAFE_INTEGER });
+}
+
+/** Parses a number of users: 1 to {@linkcode MAX_USERS_PER_RUN}, the cap of `USERS_PER_RUN`. */
+export function parseUserCount(value: string): number {
+  return parseWholeNumber(value, {
+    min: 1,
+    max: MAX_USERS_PER_RUN,
+    of: "the cap of USERS_PER_RUN",
+  });
 }
 
 /** The `--ds <date>` option: the logical date, default today (UTC). */
@@ -37,6 +55,11 @@ export function dsOption() {
   return new Option("--ds <date>", "logical date, YYYY-MM-DD (UTC)")
     .argParser(parseDate)
     .default(todayUtc(), "today, UTC");
+}
+
+/** The `--users <n>` option: users per logical date, at most the cap of `USERS_PER_RUN`. */
+export function usersOption(description: string) {
+  return new Option("--users <n>", description).argParser(parseUserCount);
 }
 
 /** A commander program for a task: one-line errors, exit 2 on usage errors, `--help`. */
