@@ -1,5 +1,5 @@
 /**
- * `deno task extract [--ds D] [--users N]`: fetches a logical date's users from the Random User
+ * `deno task extract [--ds D] [--users N] [--allow-any-date]`: fetches a logical date's users from the Random User
  * API into `data/raw/ds=D/random_user.csv` (and `rejects.jsonl`).
  *
  * @module
@@ -7,6 +7,7 @@
 import { loadConfig } from "./shared/config.ts";
 import { Logger } from "./shared/logger.ts";
 import {
+  allowAnyDateOption,
   dsOption,
   printSummary,
   runTask,
@@ -21,6 +22,7 @@ const program = taskCommand(
     "DATA_DIR/raw/ds=D/random_user.csv, with rejected records in rejects.jsonl.",
 )
   .addOption(dsOption())
+  .addOption(allowAnyDateOption())
   .addOption(usersOption("users to fetch (default: USERS_PER_RUN)"));
 
 /** The process's peak resident memory in MB (Linux `VmHWM`); `undefined` elsewhere. */

@@ -1,5 +1,5 @@
 /**
- * `deno task load [--ds D]`: loads `data/raw/ds=D/random_user.csv` into `raw.users` in one
+ * `deno task load [--ds D] [--allow-any-date]`: loads `data/raw/ds=D/random_user.csv` into `raw.users` in one
  * transaction and records the batch in `meta.load_batches`.
  *
  * @module
@@ -10,14 +10,23 @@ import { onConnectionCutDuringCopy } from "./load/postgres_workarounds.ts";
 import { landingFiles } from "./landing/landing_zone.ts";
 import { Logger } from "./shared/logger.ts";
 import { errorMessage, ExitCode, TransientError } from "./shared/errors.ts";
-import { dsOption, printError, printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import {
+  allowAnyDateOption,
+  dsOption,
+  printError,
+  printSummary,
+  runTask,
+  taskCommand,
+} from "./shared/task_command.ts";
 import { openWarehouse } from "./warehouse/warehouse.ts";
 
 const program = taskCommand(
   "load",
   "Load DATA_DIR/raw/ds=D/random_user.csv into raw.users (COPY into a staging table, then " +
     "merge, in one transaction). Loading the same ds twice leaves the same rows.",
-).addOption(dsOption());
+)
+  .addOption(dsOption())
+  .addOption(allowAnyDateOption());
 
 if (import.meta.main) {
   await runTask(program, async (options) => {

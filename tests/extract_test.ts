@@ -148,6 +148,11 @@ Deno.test("bad flags and bad configuration exit 2 with a one-line error naming t
       {},
       /^error: option '--users <n>' argument '10000001' is invalid\. expected a whole number from 1 to 10000000 \(the cap of USERS_PER_RUN\)\.$/,
     ],
+    [
+      ["--ds", "1999-12-31"],
+      {},
+      /^error: option '--ds <date>' argument '1999-12-31' is invalid\. expected a date from 2000-01-01 to \d{4}-\d{2}-\d{2} \(tomorrow, UTC\); pass --allow-any-date to go outside$/,
+    ],
     [["--bogus"], {}, /^error: unknown option '--bogus'/],
     [
       [],
