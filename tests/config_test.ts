@@ -67,6 +67,10 @@ Deno.test("an invalid variable is a usage error naming it and the expected form"
     [{ DBT_RUNNER: "podman" }, /DBT_RUNNER must be auto, docker or local/],
     [{ PIPELINE_START_DATE: "2026-02-30" }, /PIPELINE_START_DATE must be a real calendar date/],
     [
+      { PIPELINE_START_DATE: "1999-12-31" },
+      /^invalid configuration: PIPELINE_START_DATE must be 2000-01-01 or later \(got "1999-12-31"\)$/,
+    ],
+    [
       { API_TIMEOUT: "0s" },
       /^invalid configuration: API_TIMEOUT must be more than 0, such as 500ms, 10s, 3m or 1h/,
     ],

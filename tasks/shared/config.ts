@@ -13,7 +13,7 @@
 import { resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
-import { isCalendarDate } from "./dates.ts";
+import { FIRST_LOGICAL_DATE, isCalendarDate } from "./dates.ts";
 import { UsageError } from "./errors.ts";
 import { redactUrl } from "./redact_url.ts";
 
@@ -61,6 +61,12 @@ const duration = (fallback: string, { min = 0 }: { min?: 0 | 1 } = {}) =>
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date in the form YYYY-MM-DD")
   .refine((text) => isCalendarDate(text), "must be a real calendar date (YYYY-MM-DD)");
+
+/** The first date of a schedule: no earlier than a command's `--ds` may be without a flag. */
+const startDate = isoDate.refine(
+  (text) => text >= FIRST_LOGICAL_DATE,
+  `must be ${FIRST_LOGICAL_DATE} or later`,
+);
 
 const boolean = (fallback: boolean) =>
   z.enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
@@ -117,7 +123,7 @@ const environmentSchema = z.object({
   // 0 retries a task at once, at most TASK_RETRIES times: for a blip, and for tests that
   // shorten the 3 minutes; Airflow takes a zero retry_delay too.
   TASK_RETRY_DELAY: duration("3m"),
-  PIPELINE_START_DATE: isoDate.optional(),
+  PIPELINE_START_DATE: startDate.optional(),
   CATCHUP: boolean(false),
 });
 
