@@ -22,7 +22,7 @@
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { loadConfig } from "../tasks/shared/config.ts";
 import { Logger } from "../tasks/shared/logger.ts";
-import { parseCount, runTask, taskCommand } from "../tasks/shared/task_command.ts";
+import { parseCount, runTask, taskCommand, usersOption } from "../tasks/shared/task_command.ts";
 import { chooseBenchServer, createBenchDatabase } from "./bench_database.ts";
 import { type BenchReport, formatReport } from "./bench_report.ts";
 import { benchExtract, type ExtractBenchResult } from "./extract_bench.ts";
@@ -59,13 +59,7 @@ const program = taskCommand(
     "load vs psql \\copy (interleaved medians), and run all end to end (10k users). Prints " +
     "tables; --json writes the same figures.",
 )
-  .addOption(
-    new Option(
-      "--users <n>",
-      "replace the largest extract size (default sizes 50000,200000,1000000)",
-    )
-      .argParser(parseCount),
-  )
+  .addOption(usersOption("replace the largest extract size (default sizes 50000,200000,1000000)"))
   .addOption(new Option("--json <file>", "also write the figures as JSON to this file"))
   .addOption(
     new Option("--reps <n>", "repetitions of each side of the load benchmark")

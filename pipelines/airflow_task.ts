@@ -32,6 +32,9 @@ export interface AirflowTryRequest {
   /** A task of `definition`. */
   task: string;
   ds: string;
+  /** Pass `--allow-any-date` to the task (the DAGs never do: their dates start no earlier than
+   * `PIPELINE_START_DATE`, itself within the usual bounds). */
+  allowAnyDate?: boolean;
   /** Airflow's dag run id: all tries of one DAG run share one ledger run. */
   airflowRunId: string;
   /** Airflow's try number of the task instance, from 1. */
@@ -74,6 +77,7 @@ export async function airflowTry(
       ds,
       runId,
       tryNumber: request.tryNumber,
+      ...(request.allowAnyDate ? { allowAnyDate: true } : {}),
     });
     const exitCode = exitCodeOf(outcome);
     if (outcome.state === "succeeded") {

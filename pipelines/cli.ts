@@ -22,11 +22,13 @@ import { ExitCode, exitCodeFor, UsageError } from "../tasks/shared/errors.ts";
 import { Logger } from "../tasks/shared/logger.ts";
 import { migrate } from "../tasks/warehouse/migrations.ts";
 import {
+  allowAnyDateOption,
+  dateOption,
   dsOption,
   parseCount,
-  parseDate,
   printError,
   taskCommand,
+  usersOption,
 } from "../tasks/shared/task_command.ts";
 import { openWarehouse, type Warehouse } from "../tasks/warehouse/warehouse.ts";
 import { airflowTry } from "./airflow_task.ts";
@@ -37,7 +39,7 @@ import { statusTable } from "./status_table.ts";
 import { runDemo } from "./demo.ts";
 import { PipelineRunner, type RunOutcome } from "./runner.ts";
 import { runScheduler } from "./scheduler.ts";
-import { dateRange } from "../tasks/shared/dates.ts";
+import { dateRange, dayCount, FIRST_LOGICAL_DATE, todayUtc } from "../tasks/shared/dates.ts";
 import { PROJECT_ROOT, projectPath } from "../tasks/shared/paths.ts";
 
 function parsePipeline(value: string): PipelineName[] {
@@ -52,6 +54,19 @@ function parseOnePipeline(value: string): PipelineName {
     throw new InvalidArgumentError("expected extract_load or transform.");
   }
   return selected[0] as PipelineName;
+}
+
+/** `demo --days`: the demo's dates end today and, like any `--ds`, start no earlier than 2000. */
+function parseDays(value: string): number {
+  const days = parseCount(value);
+  const most = dayCount(FIRST_LOGICAL_DATE, todayUtc());
+  if (days > most) {
+    throw new InvalidArgumentError(
+      `expected at most ${most}: the dates end today and start no earlier than ` +
+        `${FIRST_LOGICAL_DATE}.`,
+    );
+  }
+  return days;
 }
 
 function parseRetries(value: string): number {
@@ -86,14 +101,18 @@ function runnerOptions(config: Config, warehouse: Warehouse, logger: Logger) {
 
 async function runPipelines(
   pipelines: PipelineName[],
-  options: { ds: string },
+  options: { ds: string; allowAnyDate?: true },
 ): Promise<number> {
   const config = await loadConfig();
   const logger = new Logger("runner");
   await using warehouse = await openLedgerWarehouse(config, logger);
   const runner = new PipelineRunner({ ...runnerOptions(config, warehouse, logger), echo: true });
   for (const pipeline of pipelines) {
-    const outcome = await runner.run(pipeline, { ds: options.ds, trigger: "manual" });
+    const outcome = await runner.run(pipeline, {
+      ds: options.ds,
+      trigger: "manual",
+      allowAnyDate: options.allowAnyDate === true,
+    });
     console.log(
       `run pipeline=${pipeline} ds=${options.ds} state=${outcome.state} run_id=${
         outcome.runId ?? ""
@@ -129,7 +148,7 @@ function exitCodeOfRun(outcome: RunOutcome): number {
 
 async function backfill(
   pipelines: PipelineName[],
-  options: { from: string; to: string },
+  options: { from: string; to: string; allowAnyDate?: true },
 ): Promise<number> {
   if (options.from > options.to) {
     throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
@@ -145,6 +164,7 @@ async function backfill(
         ds,
         trigger: "backfill",
         skipIfSucceeded: true,
+        allowAnyDate: options.allowAnyDate === true,
       });
       console.log(
         `backfill pipeline=${pipeline} ds=${ds} state=${outcome.state} run_id=${
@@ -215,7 +235,7 @@ async function airflowDags(options: { out: string }): Promise<number> {
 async function airflowTask(
   pipeline: PipelineName,
   task: string,
-  options: { ds: string; runId: string; try: number; retries: number },
+  options: { ds: string; allowAnyDate?: true; runId: string; try: number; retries: number },
 ): Promise<number> {
   const config = await loadConfig();
   const definition = definePipelines(config.retryPolicy)[pipeline];
@@ -243,6 +263,7 @@ async function airflowTask(
     definition,
     task,
     ds: options.ds,
+    allowAnyDate: options.allowAnyDate === true,
     airflowRunId: options.runId,
     tryNumber: options.try,
     retries: options.retries,
@@ -270,19 +291,16 @@ program.command("run")
   .description("Run a pipeline once now, every task as a subprocess with retries.")
   .argument("[pipeline]", "extract_load, transform or all", parsePipeline, parsePipeline("all"))
   .addOption(dsOption())
+  .addOption(allowAnyDateOption())
   .action(async (pipelines, options) => {
     exitCode = await runPipelines(pipelines, options);
   });
 
 program.command("backfill")
   .description("Run the missing or failed logical dates from --from to --to, in order.")
-  .addOption(
-    new Option("--from <date>", "first date, YYYY-MM-DD").argParser(parseDate)
-      .makeOptionMandatory(),
-  )
-  .addOption(
-    new Option("--to <date>", "last date, YYYY-MM-DD").argParser(parseDate).makeOptionMandatory(),
-  )
+  .addOption(dateOption("--from <date>", "first date, YYYY-MM-DD").makeOptionMandatory())
+  .addOption(dateOption("--to <date>", "last date, YYYY-MM-DD").makeOptionMandatory())
+  .addOption(allowAnyDateOption())
   .addOption(
     new Option("--pipeline <name>", "extract_load, transform or all").argParser(parsePipeline)
       .default(
@@ -301,9 +319,9 @@ program.command("demo")
       "report, the status table. Dates that already succeeded are not run again.",
   )
   .addOption(
-    new Option("--days <n>", "logical dates, ending today").argParser(parseCount).default(7),
+    new Option("--days <n>", "logical dates, ending today").argParser(parseDays).default(7),
   )
-  .addOption(new Option("--users <n>", "users per date").argParser(parseCount).default(2000))
+  .addOption(usersOption("users per date").default(2000))
   .action(async (options) => {
     exitCode = await demo(options);
   });
@@ -334,10 +352,8 @@ program.command("airflow-task")
   )
   .argument("<pipeline>", "extract_load or transform", parseOnePipeline)
   .argument("<task>", "a task of the pipeline")
-  .addOption(
-    new Option("--ds <date>", "logical date, YYYY-MM-DD").argParser(parseDate)
-      .makeOptionMandatory(),
-  )
+  .addOption(dateOption("--ds <date>", "logical date, YYYY-MM-DD").makeOptionMandatory())
+  .addOption(allowAnyDateOption())
   .addOption(new Option("--run-id <id>", "Airflow's dag run id").makeOptionMandatory())
   .addOption(
     new Option("--try <n>", "Airflow's try number of the task, from 1").argParser(parseCount)

@@ -65,6 +65,14 @@ export interface RunRequest {
   trigger: Trigger;
   /** Do nothing when a run of this pipeline for `ds` already succeeded (backfill, catch-up). */
   skipIfSucceeded?: boolean;
+  /** Pass `--allow-any-date` with `--ds`: the person asked for a date outside the usual bounds. */
+  allowAnyDate?: boolean;
+}
+
+/** The logical date of a try, as its task gets it. */
+interface TryDate {
+  ds: string;
+  allowAnyDate?: boolean;
 }
 
 /** Runs pipelines; see the module documentation. */
@@ -114,7 +122,11 @@ export class PipelineRunner {
       }
       const runId = await this.#ledger.startRun({ pipeline, ds, trigger: request.trigger });
       logger.info("run started", { pipeline, ds, run_id: runId, trigger: request.trigger });
-      const failed = await this.#runTasks(definition, { ds, runId });
+      const failed = await this.#runTasks(definition, {
+        ds,
+        runId,
+        ...(request.allowAnyDate ? { allowAnyDate: true } : {}),
+      });
       await this.#ledger.finishRun(
         runId,
         failed === undefined ? { state: "succeeded" } : { state: "failed", ...failed },
@@ -138,7 +150,7 @@ export class PipelineRunner {
   async attempt(
     pipeline: PipelineName,
     task: string,
-    attempt: { ds: string; runId: string; tryNumber: number },
+    attempt: TryDate & { runId: string; tryNumber: number },
   ): Promise<TryOutcome> {
     const definition = this.#pipelines[pipeline].tasks.find((t) => t.name === task);
     if (!definition) throw new RangeError(`pipeline ${pipeline} has no task ${task}`);
@@ -148,7 +160,7 @@ export class PipelineRunner {
   /** Runs the tasks in order; returns why the run failed, or undefined when it succeeded. */
   async #runTasks(
     definition: PipelineDefinition,
-    run: { ds: string; runId: string },
+    run: TryDate & { runId: string },
   ): Promise<{ error: string; failure: Failure } | undefined> {
     const { logger, signal } = this.#options;
     if (
@@ -203,7 +215,7 @@ export class PipelineRunner {
 
   async #runTry(
     task: TaskDefinition,
-    attempt: { pipeline: PipelineName; ds: string; runId: string; tryNumber: number },
+    attempt: TryDate & { pipeline: PipelineName; runId: string; tryNumber: number },
   ): Promise<TryOutcome> {
     const { logger } = this.#options;
     const logPath = resolve(
@@ -228,7 +240,7 @@ export class PipelineRunner {
       log: logPath,
     });
     const started = performance.now();
-    const outcome = await this.#spawn(task, { ds: attempt.ds, logPath });
+    const outcome = await this.#spawn(task, { ...attempt, logPath });
     const result: TryOutcome = { ...outcome, durationMs: performance.now() - started };
     await this.#ledger.finishTry(
       { runId: attempt.runId, task: task.name, tryNumber: attempt.tryNumber },
@@ -254,7 +266,7 @@ export class PipelineRunner {
   /** Runs the task's process; its output goes to the log file (and stderr when echoing). */
   async #spawn(
     task: TaskDefinition,
-    options: { ds: string; logPath: string },
+    options: TryDate & { logPath: string },
   ): Promise<Omit<TryOutcome, "durationMs">> {
     const { warehouse, signal } = this.#options;
     const child = new Deno.Command(Deno.execPath(), {
@@ -265,6 +277,7 @@ export class PipelineRunner {
         DENO_JSON,
         projectPath(task.script),
         ...(task.takesDs ? ["--ds", options.ds] : []),
+        ...(task.takesDs && options.allowAnyDate ? ["--allow-any-date"] : []),
         ...(task.args ?? []),
       ],
       env: { ...this.#options.env, DATABASE_URL: warehouse.url },

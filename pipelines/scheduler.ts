@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { dateRange, todayUtc } from "../tasks/shared/dates.ts";
+import { dateRange, FIRST_LOGICAL_DATE, todayUtc } from "../tasks/shared/dates.ts";
 import { errorMessage } from "../tasks/shared/errors.ts";
 import type { Logger } from "../tasks/shared/logger.ts";
 import { type DbtSettings, prepareDbtRuntime } from "../tasks/transform/dbt_runner.ts";
@@ -28,7 +28,10 @@ export interface SchedulerOptions {
   dbt: DbtSettings;
   /** At start, also run every date since `startDate` that has not succeeded. */
   catchup: boolean;
-  /** First date of catch-up; default the first ds in the ledger, else today. */
+  /**
+   * First date of catch-up; default the first ds in the ledger (but not before 2000-01-01), else
+   * today.
+   */
   startDate: string | undefined;
   /** Aborting it stops the crons; a running task gets a grace period, then is stopped. */
   signal: AbortSignal;
@@ -127,5 +130,7 @@ async function startupDates(
   const today = todayUtc();
   if (!options.catchup) return [today];
   const start = options.startDate ?? await runner.ledger.firstDs() ?? today;
-  return dateRange(start, today);
+  // The ledger may hold an older date, run by hand with --allow-any-date: catch-up does not
+  // go back there (PIPELINE_START_DATE cannot).
+  return dateRange(start < FIRST_LOGICAL_DATE ? FIRST_LOGICAL_DATE : start, today);
 }

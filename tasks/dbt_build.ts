@@ -1,5 +1,5 @@
 /**
- * `deno task transform [--ds D] [--prepare]`: builds the star schema with `dbt build` in
+ * `deno task transform [--ds D] [--allow-any-date] [--prepare]`: builds the star schema with `dbt build` in
  * `dbt_project` (models, seeds, data tests, unit tests) and records the run in `meta.dbt_runs`.
  * A failed build exits 1 when the warehouse connection failed (a retry may succeed) and 3 when
  * the project did (a failing test, a broken model: a retry cannot help).
@@ -8,7 +8,13 @@
  */
 import { loadConfig } from "./shared/config.ts";
 import { Logger } from "./shared/logger.ts";
-import { dsOption, printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import {
+  allowAnyDateOption,
+  dsOption,
+  printSummary,
+  runTask,
+  taskCommand,
+} from "./shared/task_command.ts";
 import { dbtOutDir, prepareDbtRuntime } from "./transform/dbt_runner.ts";
 import { buildFailure, buildStarSchema } from "./transform/star_schema.ts";
 import { openWarehouse } from "./warehouse/warehouse.ts";
@@ -20,6 +26,7 @@ const program = taskCommand(
     "the project did (a failing test or model).",
 )
   .addOption(dsOption())
+  .addOption(allowAnyDateOption())
   .option("--prepare", "only make sure the dbt runtime is installed, then exit");
 
 if (import.meta.main) {

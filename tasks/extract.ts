@@ -1,13 +1,20 @@
 /**
- * `deno task extract [--ds D] [--users N]`: fetches a logical date's users from the Random User
- * API into `data/raw/ds=D/random_user.csv`, its manifest and `rejects.jsonl`.
+ * `deno task extract [--ds D] [--users N] [--allow-any-date]`: fetches a logical date's users
+ * from the Random User API into `data/raw/ds=D/random_user.csv`, its manifest and
+ * `rejects.jsonl`.
  *
  * @module
  */
-import { Option } from "@commander-js/extra-typings";
 import { loadConfig } from "./shared/config.ts";
 import { Logger } from "./shared/logger.ts";
-import { dsOption, parseCount, printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import {
+  allowAnyDateOption,
+  dsOption,
+  printSummary,
+  runTask,
+  taskCommand,
+  usersOption,
+} from "./shared/task_command.ts";
 import { extractUsers } from "./extract/user_extract.ts";
 
 const program = taskCommand(
@@ -16,9 +23,8 @@ const program = taskCommand(
     "DATA_DIR/raw/ds=D/random_user.csv, with rejected records in rejects.jsonl.",
 )
   .addOption(dsOption())
-  .addOption(
-    new Option("--users <n>", "users to fetch (default: USERS_PER_RUN)").argParser(parseCount),
-  );
+  .addOption(allowAnyDateOption())
+  .addOption(usersOption("users to fetch (default: USERS_PER_RUN)"));
 
 /** The process's peak resident memory in MB (Linux `VmHWM`); `undefined` elsewhere. */
 function peakRssMb(): string | undefined {

@@ -1,7 +1,7 @@
 /**
- * `deno task load [--ds D] [--unvouched]`: loads `data/raw/ds=D/random_user.csv`, as its manifest
- * vouches for it, into `raw.users` in one transaction and records the batch in
- * `meta.load_batches`.
+ * `deno task load [--ds D] [--unvouched] [--allow-any-date]`: loads
+ * `data/raw/ds=D/random_user.csv`, as its manifest vouches for it, into `raw.users` in one
+ * transaction and records the batch in `meta.load_batches`.
  *
  * @module
  */
@@ -12,7 +12,14 @@ import { onConnectionCutDuringCopy } from "./load/postgres_workarounds.ts";
 import { landingFiles } from "./landing/landing_zone.ts";
 import { Logger } from "./shared/logger.ts";
 import { errorMessage, ExitCode, TransientError } from "./shared/errors.ts";
-import { dsOption, printError, printSummary, runTask, taskCommand } from "./shared/task_command.ts";
+import {
+  allowAnyDateOption,
+  dsOption,
+  printError,
+  printSummary,
+  runTask,
+  taskCommand,
+} from "./shared/task_command.ts";
 import { openWarehouse } from "./warehouse/warehouse.ts";
 
 const program = taskCommand(
@@ -22,6 +29,7 @@ const program = taskCommand(
     "leaves the same rows.",
 )
   .addOption(dsOption())
+  .addOption(allowAnyDateOption())
   .addOption(
     new Option(
       "--unvouched",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { loadConfig, parseDuration } from "../tasks/shared/config.ts";
+import { loadConfig, MAX_USERS_PER_RUN, parseDuration } from "../tasks/shared/config.ts";
+import { parseUserCount } from "../tasks/shared/task_command.ts";
 import { redactUrl } from "../tasks/shared/redact_url.ts";
 import { UsageError } from "../tasks/shared/errors.ts";
 
@@ -65,6 +66,17 @@ Deno.test("an invalid variable is a usage error naming it and the expected form"
     ],
     [{ DBT_RUNNER: "podman" }, /DBT_RUNNER must be auto, docker or local/],
     [{ PIPELINE_START_DATE: "2026-02-30" }, /PIPELINE_START_DATE must be a real calendar date/],
+    [
+      { PIPELINE_START_DATE: "1999-12-31" },
+      /^invalid configuration: PIPELINE_START_DATE must be 2000-01-01 or later \(got "1999-12-31"\)$/,
+    ],
+    [
+      { API_TIMEOUT: "0s" },
+      /^invalid configuration: API_TIMEOUT must be more than 0, such as 500ms, 10s, 3m or 1h/,
+    ],
+    // Rounded to whole milliseconds, a tenth of one is no time at all.
+    [{ API_TIMEOUT: "0.1ms" }, /^invalid configuration: API_TIMEOUT must be more than 0/],
+    [{ METABASE_WAIT: "0m" }, /^invalid configuration: METABASE_WAIT must be more than 0/],
     [{ CATCHUP: "maybe" }, /CATCHUP must be true or false/],
   ];
   for (const [env, message] of cases) {
@@ -74,6 +86,32 @@ Deno.test("an invalid variable is a usage error naming it and the expected form"
       return true;
     });
   }
+});
+
+Deno.test("retry delays may be zero: a retry at once, still bounded by the retry counts", async () => {
+  const config = await loadConfig({
+    env: { API_RETRY_DELAY: "0ms", TASK_RETRY_DELAY: "0s" },
+    envFile: null,
+  });
+  assert.equal(config.api.retryBaseDelayMs, 0);
+  assert.equal(config.retryPolicy.retryDelayMs, 0);
+});
+
+Deno.test("USERS_PER_RUN and the --users flags share one cap", async () => {
+  const config = await loadConfig({
+    env: { USERS_PER_RUN: String(MAX_USERS_PER_RUN) },
+    envFile: null,
+  });
+  assert.equal(config.extract.users, 10_000_000);
+  assert.equal(parseUserCount(String(MAX_USERS_PER_RUN)), MAX_USERS_PER_RUN);
+  await assert.rejects(
+    loadConfig({ env: { USERS_PER_RUN: String(MAX_USERS_PER_RUN + 1) }, envFile: null }),
+    /USERS_PER_RUN must be at most 10000000/,
+  );
+  assert.throws(
+    () => parseUserCount(String(MAX_USERS_PER_RUN + 1)),
+    /expected a whole number from 1 to 10000000 \(the cap of USERS_PER_RUN\)/,
+  );
 });
 
 Deno.test("a bad DATABASE_URL is reported without its password", async () => {

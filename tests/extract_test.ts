@@ -143,7 +143,27 @@ Deno.test("bad flags and bad configuration exit 2 with a one-line error naming t
       {},
       /^error: option '--users <n>' argument '0' is invalid\. expected a whole number/,
     ],
+    [
+      ["--users", "10000001"],
+      {},
+      /^error: option '--users <n>' argument '10000001' is invalid\. expected a whole number from 1 to 10000000 \(the cap of USERS_PER_RUN\)\.$/,
+    ],
+    [
+      ["--ds", "1999-12-31"],
+      {},
+      /^error: option '--ds <date>' argument '1999-12-31' is invalid\. expected a date from 2000-01-01 to \d{4}-\d{2}-\d{2} \(tomorrow, UTC\); pass --allow-any-date to go outside$/,
+    ],
     [["--bogus"], {}, /^error: unknown option '--bogus'/],
+    [
+      [],
+      { API_TIMEOUT: "0s" },
+      /^error: invalid configuration: API_TIMEOUT must be more than 0, such as 500ms, 10s, 3m or 1h \(got "0s"\)$/,
+    ],
+    [
+      [],
+      { USERS_PER_RUN: "10000001" },
+      /^error: invalid configuration: USERS_PER_RUN must be at most 10000000 \(got "10000001"\)$/,
+    ],
     [
       [],
       { USERS_PER_RUN: "lots" },

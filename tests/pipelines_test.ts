@@ -262,12 +262,118 @@ Deno.test("bad pipeline arguments exit 2 with a one-line error", async () => {
     ],
     [["status", "--limit", "x"], /^error: option '--limit <n>' argument 'x' is invalid/],
     [["launch"], /^error: unknown command 'launch'/],
+    [
+      ["backfill", "--from", "1999-12-30", "--to", "2026-01-05"],
+      /^error: option '--from <date>' argument '1999-12-30' is invalid\. expected a date from 2000-01-01 to /,
+    ],
+    [
+      [
+        "airflow-task",
+        "extract_load",
+        "extract",
+        "--ds",
+        "1999-12-31",
+        "--run-id",
+        "r",
+        "--try",
+        "1",
+        "--retries",
+        "0",
+      ],
+      /^error: option '--ds <date>' argument '1999-12-31' is invalid\. expected a date from 2000-01-01 to /,
+    ],
+    [
+      ["demo", "--users", "1000000000"],
+      /^error: option '--users <n>' argument '1000000000' is invalid\. expected a whole number from 1 to 10000000 \(the cap of USERS_PER_RUN\)\./,
+    ],
+    [
+      ["demo", "--days", "100000"],
+      /^error: option '--days <n>' argument '100000' is invalid\. expected at most \d+: the dates end today and start no earlier than 2000-01-01\./,
+    ],
   ];
   for (const [args, message] of cases) {
     const result = await fixture.cli(args);
     assertExit(result, 2);
     assertStderrLine(result.stderr, message);
   }
+  // Refused before the warehouse was opened: not even the ledger's tables were made.
+  const [ledger] = await fixture.db.sql`select to_regclass('meta.pipeline_runs') as ledger`;
+  assert.equal(ledger?.ledger, null);
+});
+
+/** A checksum of every row of raw.users: any change to any value changes it. */
+async function usersChecksum(fixture: PipelineFixture): Promise<string | undefined> {
+  const [row] = await fixture.db.sql<{ md5: string }[]>`
+    select md5(coalesce(string_agg(u::text, '|' order by u.id), '')) as md5 from raw.users u`;
+  return row?.md5;
+}
+
+Deno.test("a --ds out of bounds exits 2 naming the bound through extract, load, transform and run, and changes nothing", async () => {
+  await using fixture = await createPipelineFixture();
+  assertExit(await fixture.cli(["run", "extract_load", "--ds", "2026-01-02"], FAST), 0);
+  // A CSV that would load, were its date accepted.
+  assertExit(await fixture.run("extract", ["--ds", "9999-12-31", "--allow-any-date"], FAST), 0);
+  const before = { users: await usersChecksum(fixture), runs: await runs(fixture) };
+  assert.equal(before.runs.length, 1);
+  const bound = "expected a date from 2000-01-01 to \\d{4}-\\d{2}-\\d{2} \\(tomorrow, UTC\\); ";
+  const cases: Array<[string, RegExp]> = [
+    ["9999-12-31", new RegExp(`${bound}pass --allow-any-date to go outside$`)],
+    [
+      "0000-01-01",
+      new RegExp(`${bound}PostgreSQL has no year 0000, not even with --allow-any-date$`),
+    ],
+  ];
+  for (const [ds, expected] of cases) {
+    const line = new RegExp(
+      `^error: option '--ds <date>' argument '${ds}' is invalid\\. ${expected.source}`,
+    );
+    for (const task of ["extract", "load", "dbt_build"]) {
+      const result = await fixture.run(task, ["--ds", ds], FAST);
+      assertExit(result, 2);
+      assertStderrLine(result.stderr, line);
+    }
+    const run = await fixture.cli(["run", "all", "--ds", ds], FAST);
+    assertExit(run, 2);
+    assertStderrLine(run.stderr, line);
+  }
+  assert.deepEqual({ users: await usersChecksum(fixture), runs: await runs(fixture) }, before);
+  await assert.rejects(Deno.stat(fixture.files("0000-01-01").dir), Deno.errors.NotFound);
+});
+
+Deno.test("--allow-any-date lets an old but real date through, handed on by the runner to its tasks, but never year 0000", async () => {
+  await using fixture = await createPipelineFixture();
+  const extract = await fixture.run(
+    "extract",
+    ["--ds", "1999-12-31", "--users", "20", "--allow-any-date"],
+    FAST,
+  );
+  assertExit(extract, 0);
+  assert.match(extract.stdout, /^extract ds=1999-12-31 users=20 /m);
+  // The runner hands the flag on to the tasks it starts.
+  const run = await fixture.cli(
+    ["run", "extract_load", "--allow-any-date", "--ds", "1999-12-31"],
+    FAST,
+  );
+  assertExit(run, 0);
+  assert.match(run.stdout, /run pipeline=extract_load ds=1999-12-31 state=succeeded/);
+  const loaded = await fixture.db
+    .sql`select _ds::text as ds, count(*)::int as n from raw.users group by 1 order by 1`;
+  assert.deepEqual([...loaded], [{ ds: "1999-12-31", n: 300 }]);
+  const before = await usersChecksum(fixture);
+  for (
+    const args of [
+      ["run", "all", "--ds", "0000-01-01", "--allow-any-date"],
+      ["backfill", "--from", "0000-01-01", "--to", "2026-01-01", "--allow-any-date"],
+    ]
+  ) {
+    const result = await fixture.cli(args, FAST);
+    assertExit(result, 2);
+    assertStderrLine(
+      result.stderr,
+      /argument '0000-01-01' is invalid\. expected a date from 0001-01-01 to 9999-12-31 even with --allow-any-date: PostgreSQL has no year 0000$/,
+    );
+  }
+  assert.equal(await usersChecksum(fixture), before);
 });
 
 Deno.test("the scheduler catches up to today at start, keeps running, fires its daily trigger and stops cleanly", async () => {

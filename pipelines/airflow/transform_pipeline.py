@@ -108,18 +108,24 @@ def _flag(name: str, *, default: bool) -> bool:
 
 
 def _date(name: str) -> datetime | None:
-    """A YYYY-MM-DD environment variable, as midnight UTC."""
+    """A YYYY-MM-DD environment variable, as midnight UTC, read as randomuser-elt reads it."""
     value = os.environ.get(name, "")
     if value == "":
         return None
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise ValueError(value)
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        date = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
     except ValueError:
         raise ValueError(
             f"invalid configuration: {name} must be a date in the form YYYY-MM-DD (got {value!r})"
         ) from None
+    # The tasks refuse an earlier --ds: every run of the DAG must be one they accept.
+    if value < "2000-01-01":
+        raise ValueError(
+            f"invalid configuration: {name} must be 2000-01-01 or later (got {value!r})"
+        )
+    return date
 
 
 with DAG(

@@ -13,9 +13,16 @@
 import { resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
-import { isCalendarDate } from "./dates.ts";
+import { FIRST_LOGICAL_DATE, isCalendarDate } from "./dates.ts";
 import { UsageError } from "./errors.ts";
 import { redactUrl } from "./redact_url.ts";
+
+/**
+ * The most users one logical date may fetch, one cap for `USERS_PER_RUN` and the `--users` flags
+ * (`extract`, `demo`, `bench`): a thousand times the default, so an extra zero or three in a
+ * flag is refused before it fills the disk.
+ */
+export const MAX_USERS_PER_RUN = 10_000_000;
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const DURATION_UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
@@ -34,11 +41,19 @@ const integer = (min: number, max: number, fallback: number) =>
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
     .default(fallback);
 
-const duration = (fallback: string) =>
+/** A duration in ms; `min: 1` where zero makes no sense (a time limit, a wait). */
+const duration = (fallback: string, { min = 0 }: { min?: 0 | 1 } = {}) =>
   z.string().default(fallback).transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined) {
       ctx.addIssue({ code: "custom", message: "must be a duration such as 500ms, 10s, 3m or 1h" });
+      return z.NEVER;
+    }
+    if (ms < min) {
+      ctx.addIssue({
+        code: "custom",
+        message: "must be more than 0, such as 500ms, 10s, 3m or 1h",
+      });
       return z.NEVER;
     }
     return ms;
@@ -46,6 +61,12 @@ const duration = (fallback: string) =>
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date in the form YYYY-MM-DD")
   .refine((text) => isCalendarDate(text), "must be a real calendar date (YYYY-MM-DD)");
+
+/** The first date of a schedule: no earlier than a command's `--ds` may be without a flag. */
+const startDate = isoDate.refine(
+  (text) => text >= FIRST_LOGICAL_DATE,
+  `must be ${FIRST_LOGICAL_DATE} or later`,
+);
 
 const boolean = (fallback: boolean) =>
   z.enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
@@ -66,11 +87,13 @@ const postgresUrl = z.url({
 const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   RANDOMUSER_API_URL: httpUrl("the Random User API").default("https://randomuser.me/api/"),
-  USERS_PER_RUN: integer(1, 10_000_000, 10_000),
+  USERS_PER_RUN: integer(1, MAX_USERS_PER_RUN, 10_000),
   API_PAGE_SIZE: integer(1, 5_000, 5_000),
   API_CONCURRENCY: integer(1, 64, 4),
   API_RETRIES: integer(0, 20, 5),
-  API_TIMEOUT: duration("60s"),
+  // 0s would time every request out before it starts.
+  API_TIMEOUT: duration("60s", { min: 1 }),
+  // 0 retries at once, still no more than API_RETRIES times, and a Retry-After still wins.
   API_RETRY_DELAY: duration("500ms"),
   MAX_REJECT_RATE: z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a number from 0 to 1")
     .transform(Number).default(0.01),
@@ -89,15 +112,18 @@ const environmentSchema = z.object({
   METABASE_ADMIN_PASSWORD: z.string().optional(),
   METABASE_ADMIN_PASSWORD_FILE: z.string().min(1, "must be a file path").optional(),
   METABASE_WAREHOUSE_HOST: z.string().min(1).optional(),
-  METABASE_WAIT: duration("5m"),
+  // 0s would leave Metabase no time to come up or to sync the marts.
+  METABASE_WAIT: duration("5m", { min: 1 }),
   METABASE_SYNC: boolean(false),
   METABASE_DB_NAME: z.string().regex(
     /^[a-z_][a-z0-9_]{0,62}$/,
     "must be a lower-case PostgreSQL database name (letters, digits, _)",
   ).default("metabase"),
   TASK_RETRIES: integer(0, 100, 3),
+  // 0 retries a task at once, at most TASK_RETRIES times: for a blip, and for tests that
+  // shorten the 3 minutes; Airflow takes a zero retry_delay too.
   TASK_RETRY_DELAY: duration("3m"),
-  PIPELINE_START_DATE: isoDate.optional(),
+  PIPELINE_START_DATE: startDate.optional(),
   CATCHUP: boolean(false),
 });
 
