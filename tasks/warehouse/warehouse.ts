@@ -1,7 +1,8 @@
 /**
  * Opening the warehouse: PostgreSQL at `DATABASE_URL`, or, when it is unset, the embedded
- * PostgreSQL (started on first use); the first query says whether it answers, and a failure is
- * classified — a refused login or a missing database will not heal, a refused connection may.
+ * PostgreSQL (started on first use); the first query, within the connect timeout, says whether it
+ * answers, and a failure is classified — a refused login or a missing database will not heal, a
+ * refused connection or a slow server may.
  *
  * @example
  * ```ts
@@ -16,7 +17,7 @@ import { errorMessage, TerminalError, TransientError } from "../shared/errors.ts
 import type { Logger } from "../shared/logger.ts";
 import { redactUrl } from "../shared/redact_url.ts";
 import { ensureEmbeddedWarehouse } from "./embedded_postgres.ts";
-import { connect, type Sql } from "./sql_client.ts";
+import { connect, CONNECT_TIMEOUT_SECONDS, type Sql } from "./sql_client.ts";
 
 /** An open warehouse connection pool. */
 export interface Warehouse extends AsyncDisposable {
@@ -47,8 +48,10 @@ export interface OpenWarehouseOptions {
 }
 
 /**
- * Connects to the warehouse and checks that it answers. Throws a {@linkcode TransientError}
- * naming the (password-free) URL when it cannot be reached.
+ * Connects to the warehouse and checks that it answers, within {@linkcode CONNECT_TIMEOUT_SECONDS}
+ * as a whole. Throws a {@linkcode TransientError} naming the (password-free) URL when it cannot be
+ * reached or does not answer in time, a {@linkcode TerminalError} when it refuses the login; the
+ * pool is ended either way, so nothing keeps reconnecting.
  */
 export async function openWarehouse(
   target: WarehouseTarget,
@@ -64,26 +67,70 @@ export async function openWarehouse(
   }
   const sql = connect(url, { max: options.max ?? 4 });
   const displayUrl = redactUrl(url);
+  const context: OpeningContext = {
+    displayUrl,
+    hint: embedded
+      ? `see ${target.embeddedDir}/postgres.log`
+      : "is PostgreSQL running, and is DATABASE_URL right?",
+  };
+  // One deadline for the whole opening, cleared once open (no timer outlives it).
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), CONNECT_TIMEOUT_SECONDS * 1000);
   try {
-    await sql`select 1`;
+    await firstQuery(sql, deadline.signal, context);
   } catch (error) {
-    await sql.end({ timeout: 1 });
-    throw connectionError(error, {
-      displayUrl,
-      hint: embedded
-        ? `see ${target.embeddedDir}/postgres.log`
-        : "is PostgreSQL running, and is DATABASE_URL right?",
-    });
+    // Nothing to finish gracefully: end at once, so no connection of the pool retries.
+    await sql.end({ timeout: 0 });
+    throw connectionError(error, context);
+  } finally {
+    clearTimeout(timer);
   }
   const close = () => sql.end({ timeout: 5 });
   return { sql, url, displayUrl, embedded, startedServer, close, [Symbol.asyncDispose]: close };
 }
 
+/** What messages about opening the warehouse need to know. */
+interface OpeningContext {
+  readonly displayUrl: string;
+  /** What to check when the server cannot be reached. */
+  readonly hint: string;
+}
+
 /**
- * Classifies a failed first query: wrong credentials or a missing database will not heal
- * ({@linkcode TerminalError}); a refused or dropped connection may ({@linkcode TransientError}).
+ * The pool's first query, held to the deadline: postgres.js alone may wait for it forever while
+ * it reconnects (porsager/postgres#1193).
  */
-function connectionError(error: unknown, context: { displayUrl: string; hint: string }): Error {
+async function firstQuery(
+  sql: Sql,
+  deadline: AbortSignal,
+  context: OpeningContext,
+): Promise<void> {
+  let giveUp = () => {};
+  const late = new Promise<never>((_, reject) => {
+    giveUp = () =>
+      reject(
+        new TransientError(
+          `the warehouse at ${context.displayUrl} did not finish connecting within ` +
+            `${CONNECT_TIMEOUT_SECONDS} s; ${context.hint}`,
+        ),
+      );
+  });
+  deadline.addEventListener("abort", giveUp, { once: true });
+  if (deadline.aborted) giveUp();
+  try {
+    await Promise.race([sql`select 1`, late]);
+  } finally {
+    deadline.removeEventListener("abort", giveUp);
+  }
+}
+
+/**
+ * Classifies a failed opening: our own errors (the deadline) are classified already;
+ * wrong credentials or a missing database will not heal ({@linkcode TerminalError}); a refused
+ * or dropped connection may ({@linkcode TransientError}).
+ */
+function connectionError(error: unknown, context: OpeningContext): Error {
+  if (error instanceof TerminalError || error instanceof TransientError) return error;
   const code = error instanceof postgres.PostgresError ? error.code : undefined;
   const detail = errorMessage(error);
   if (code === "28P01" || code === "28000") {
