@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { assertExit, assertStderrLine, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
+import type { TaskResult } from "./helpers/task_process.ts";
 import { TransientError } from "../tasks/shared/errors.ts";
 import { sleep } from "../tasks/shared/sleep.ts";
 import { CONNECT_TIMEOUT_SECONDS } from "../tasks/warehouse/sql_client.ts";
@@ -8,8 +10,14 @@ const PASSWORD = "s3cret-pw";
 
 /** What a server that is not PostgreSQL does with each connection it accepts. */
 type Manner =
+  /** Answers the first bytes as an HTTP server answers a request it cannot parse. */
+  | "http"
+  /** Closes the connection at once. */
+  | "close"
+  /** Reads and never writes a byte. */
+  | "silent"
   /** Answers the SSLRequest with `N`, as PostgreSQL does, and hangs up at the startup message. */
-  "hang-up-after-ssl";
+  | "hang-up-after-ssl";
 
 /** A server on 127.0.0.1 that is not PostgreSQL, counting the connections it accepts. */
 interface Impostor extends AsyncDisposable {
@@ -50,8 +58,15 @@ function startImpostor(manner: Manner): Impostor {
 async function serve(conn: Deno.Conn, manner: Manner): Promise<void> {
   const buffer = new Uint8Array(1024);
   try {
-    if (manner === "hang-up-after-ssl") {
-      // An SSLRequest gets its `N`; postgres.js's startup message gets a hang-up.
+    if (manner === "http") {
+      await conn.read(buffer);
+      await conn.write(
+        new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"),
+      );
+    } else if (manner === "silent") {
+      while (await conn.read(buffer) !== null) { /* say nothing */ }
+    } else if (manner === "hang-up-after-ssl") {
+      // The probe's SSLRequest gets its `N`; postgres.js's startup message gets a hang-up.
       if (await conn.read(buffer) === 8) {
         await conn.write(new TextEncoder().encode("N"));
         await conn.read(buffer);
@@ -69,6 +84,18 @@ async function serve(conn: Deno.Conn, manner: Manner): Promise<void> {
   }
 }
 
+/** Runs `deno task migrate` against `impostor`, failing the test if it hangs. */
+async function migrateAgainst(impostor: Impostor): Promise<TaskResult> {
+  await using fixture = await createPipelineFixture();
+  const started = performance.now();
+  const result = await fixture.run("migrate", [], { DATABASE_URL: impostor.url });
+  // A hang guard with a generous margin, not a benchmark: before the probe, this never returned.
+  const seconds = (performance.now() - started) / 1000;
+  assert.ok(seconds < CONNECT_TIMEOUT_SECONDS + 50, `migrate took ${seconds.toFixed(1)} s`);
+  assert.ok(!(result.stdout + result.stderr).includes(PASSWORD), "the password leaked");
+  return result;
+}
+
 /** `promise`, or a failure if it has not settled well after the connect timeout. */
 async function withHangGuard<T>(promise: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -82,6 +109,59 @@ async function withHangGuard<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
+Deno.test("migrate against an HTTP server says it is not PostgreSQL and quotes its answer", async () => {
+  await using server = startImpostor("http");
+  const result = await migrateAgainst(server);
+  assertExit(result, 3);
+  assertStderrLine(
+    result.stderr,
+    new RegExp(
+      `^error: the server at ${server.shown} is not PostgreSQL: it answered ` +
+        `"HTTP/1\\.1 400 Bad Request" to the startup handshake; check the host and port in DATABASE_URL$`,
+    ),
+  );
+  assert.ok(
+    server.connections >= 1 && server.connections <= 5,
+    `${server.connections} connections`,
+  );
+});
+
+Deno.test("migrate against a server that closes every connection gives up after a few tries", async () => {
+  await using server = startImpostor("close");
+  const result = await migrateAgainst(server);
+  assertExit(result, 3);
+  assertStderrLine(
+    result.stderr,
+    new RegExp(
+      `^error: the server at ${server.shown} closed the connection during the startup handshake ` +
+        `\\(\\d tries\\), which PostgreSQL never does: it is not PostgreSQL, or a proxy with no ` +
+        "server behind it; check the host and port in DATABASE_URL$",
+    ),
+  );
+  assert.ok(
+    server.connections >= 2 && server.connections <= 5,
+    `${server.connections} connections`,
+  );
+});
+
+Deno.test("migrate against a server that never answers fails as transient at the connect timeout", async () => {
+  await using server = startImpostor("silent");
+  const result = await migrateAgainst(server);
+  assertExit(result, 1);
+  assertStderrLine(
+    result.stderr,
+    new RegExp(
+      `^error: the server at ${server.shown} accepted the connection but did not answer the ` +
+        `startup handshake within ${CONNECT_TIMEOUT_SECONDS} s; a PostgreSQL under load may ` +
+        "answer on a retry, another service never will: check the host and port in DATABASE_URL$",
+    ),
+  );
+  assert.ok(
+    server.connections >= 1 && server.connections <= 5,
+    `${server.connections} connections`,
+  );
+});
+
 Deno.test("a server that passes the handshake but never lets the first query through is given up at the deadline, and the pool stops", async () => {
   await using server = startImpostor("hang-up-after-ssl");
   await assert.rejects(
@@ -91,8 +171,8 @@ Deno.test("a server that passes the handshake but never lets the first query thr
       assert.match(
         error.message,
         new RegExp(
-          `^the warehouse at ${server.shown} did not finish connecting within ` +
-            `${CONNECT_TIMEOUT_SECONDS} s`,
+          `^the warehouse at ${server.shown} answered the startup handshake but did not finish ` +
+            `connecting within ${CONNECT_TIMEOUT_SECONDS} s`,
         ),
       );
       return true;
