@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   assertExit,
+  assertStderrLine,
   createPipelineFixture,
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
@@ -156,6 +157,27 @@ Deno.test("an unreachable warehouse is a clear error that hides the password", a
     );
     assert.ok(!(result.stdout + result.stderr).includes("s3cret-pw"), "the password leaked");
   }
+  assert.deepEqual(await rawUsers(fixture), before);
+});
+
+Deno.test("load against an HTTP server says it is not PostgreSQL and leaves raw.users unchanged", async () => {
+  await using fixture = await createPipelineFixture();
+  await extractAndLoad(fixture, 10);
+  const before = await rawUsers(fixture);
+  // The Random User stand-in is an HTTP server: what a DATABASE_URL with the API's port reaches.
+  const { port } = new URL(fixture.api.url);
+  const result = await fixture.run("load", ["--ds", DS], {
+    DATABASE_URL: `postgres://pipeline:s3cret-pw@127.0.0.1:${port}/warehouse`,
+  });
+  assertExit(result, 3);
+  assertStderrLine(
+    result.stderr,
+    new RegExp(
+      `^error: the server at postgres://pipeline:\\*\\*\\*@127\\.0\\.0\\.1:${port}/warehouse is not ` +
+        `PostgreSQL: it answered "HTTP/1\\.1 400 Bad Request" to the startup handshake; `,
+    ),
+  );
+  assert.ok(!(result.stdout + result.stderr).includes("s3cret-pw"), "the password leaked");
   assert.deepEqual(await rawUsers(fixture), before);
 });
 

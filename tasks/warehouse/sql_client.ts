@@ -18,6 +18,13 @@ export type Sql = postgres.Sql;
 /** The client inside `sql.begin(…)`. */
 export type TransactionSql = postgres.TransactionSql;
 
+/**
+ * Seconds a connection may take to open. postgres.js times each attempt with it (TCP connect to
+ * ready for query) but starts afresh on every reconnect; `openWarehouse` holds the whole opening
+ * — probe and first query — to it.
+ */
+export const CONNECT_TIMEOUT_SECONDS = 10;
+
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
   max?: number;
@@ -27,7 +34,7 @@ export interface ConnectOptions {
 export function connect(url: string, options: ConnectOptions = {}): Sql {
   return postgres(url, {
     max: options.max ?? 4,
-    connect_timeout: 10,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
     idle_timeout: 30,
     onnotice: () => {},
     // Which process holds a connection shows in pg_stat_activity: randomuser-elt:load:12345.
