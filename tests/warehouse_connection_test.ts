@@ -1,88 +1,15 @@
 import assert from "node:assert/strict";
 import { assertExit, assertStderrLine, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
 import type { TaskResult } from "./helpers/task_process.ts";
+import {
+  type Impostor,
+  IMPOSTOR_PASSWORD as PASSWORD,
+  startImpostor,
+} from "./helpers/impostor_server.ts";
 import { TransientError } from "../tasks/shared/errors.ts";
 import { sleep } from "../tasks/shared/sleep.ts";
 import { CONNECT_TIMEOUT_SECONDS } from "../tasks/warehouse/sql_client.ts";
 import { openWarehouse } from "../tasks/warehouse/warehouse.ts";
-
-const PASSWORD = "s3cret-pw";
-
-/** What a server that is not PostgreSQL does with each connection it accepts. */
-type Manner =
-  /** Answers the first bytes as an HTTP server answers a request it cannot parse. */
-  | "http"
-  /** Closes the connection at once. */
-  | "close"
-  /** Reads and never writes a byte. */
-  | "silent"
-  /** Answers the SSLRequest with `N`, as PostgreSQL does, and hangs up at the startup message. */
-  | "hang-up-after-ssl";
-
-/** A server on 127.0.0.1 that is not PostgreSQL, counting the connections it accepts. */
-interface Impostor extends AsyncDisposable {
-  /** A `DATABASE_URL` for it, with a password that must never be printed. */
-  readonly url: string;
-  /** The URL as messages print it, as a regular expression. */
-  readonly shown: string;
-  readonly connections: number;
-}
-
-function startImpostor(manner: Manner): Impostor {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  const open = new Set<Deno.Conn>();
-  let connections = 0;
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      connections++;
-      open.add(conn);
-      serve(conn, manner).finally(() => open.delete(conn) && conn.close());
-    }
-  })();
-  return {
-    url: `postgres://pipeline:${PASSWORD}@127.0.0.1:${port}/warehouse`,
-    shown: `postgres://pipeline:\\*\\*\\*@127\\.0\\.0\\.1:${port}/warehouse`,
-    get connections() {
-      return connections;
-    },
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await accepting;
-      for (const conn of open) conn.close();
-      open.clear();
-    },
-  };
-}
-
-async function serve(conn: Deno.Conn, manner: Manner): Promise<void> {
-  const buffer = new Uint8Array(1024);
-  try {
-    if (manner === "http") {
-      await conn.read(buffer);
-      await conn.write(
-        new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"),
-      );
-    } else if (manner === "silent") {
-      while (await conn.read(buffer) !== null) { /* say nothing */ }
-    } else if (manner === "hang-up-after-ssl") {
-      // The probe's SSLRequest gets its `N`; postgres.js's startup message gets a hang-up.
-      if (await conn.read(buffer) === 8) {
-        await conn.write(new TextEncoder().encode("N"));
-        await conn.read(buffer);
-      }
-    }
-  } catch (error) {
-    // The client hung up first, or the test ended and closed the connection.
-    const expected = [
-      Deno.errors.BadResource,
-      Deno.errors.Interrupted,
-      Deno.errors.ConnectionReset,
-      Deno.errors.BrokenPipe,
-    ];
-    if (!expected.some((kind) => error instanceof kind)) throw error;
-  }
-}
 
 /** Runs `deno task migrate` against `impostor`, failing the test if it hangs. */
 async function migrateAgainst(impostor: Impostor): Promise<TaskResult> {

@@ -1,8 +1,9 @@
 /**
  * Bad files and bad values: a landing CSV that goes bad after the extract (cut short, emptied,
  * edited, stripped of its manifest, given a BOM, replaced by a directory), a disk that fills
- * during a day's run, and values just past what `raw.users` can hold — none may change a row,
- * and the runner must not retry what a retry cannot fix.
+ * during a day's run, values just past what `raw.users` can hold, and out-of-bounds dates, counts
+ * and durations on the command line — none may change a row, and the runner must not retry what
+ * a retry cannot fix.
  */
 import assert from "node:assert/strict";
 import { assertExit } from "../helpers/pipeline_fixture.ts";
@@ -145,6 +146,34 @@ Deno.test("values just past what raw.users holds are rejected by the extract, so
     faultsInjected: BOUNDARY_VALUES.length,
     rowsExpected: users - BOUNDARY_VALUES.length,
     rowsFound: found.rows,
+    seconds: secondsSince(started),
+  });
+});
+
+Deno.test("hostile inputs are refused where they are read, before anything is written", async () => {
+  const started = performance.now();
+  await using fixture = await createChaosFixture();
+  assertExit(
+    await fixture.cli(["run", "extract_load", "--ds", DS], { ...ENV, USERS_PER_RUN: "200" }),
+    0,
+  );
+  const before = await fixture.rawUsers();
+  const attempts: ReadonlyArray<readonly [string, () => Promise<{ code: number }>]> = [
+    ["--ds 0000-01-01", () => fixture.run("load", ["--ds", "0000-01-01"])],
+    ["--ds 9999-12-31", () => fixture.cli(["run", "all", "--ds", "9999-12-31"])],
+    ["--users 1000000000", () => fixture.run("extract", ["--ds", DS, "--users", "1000000000"])],
+    ["API_TIMEOUT=0s", () => fixture.run("extract", ["--ds", DS], { API_TIMEOUT: "0s" })],
+  ];
+  for (const [what, attempt] of attempts) {
+    assert.equal((await attempt()).code, 2, what);
+  }
+  const after = await fixture.rawUsers();
+  assert.deepEqual(after, before);
+  await recordChaos("hostile", {
+    scenario: "out-of-bounds dates, user counts and durations: usage errors, nothing written",
+    faultsInjected: attempts.length,
+    rowsExpected: before.rows,
+    rowsFound: after.rows,
     seconds: secondsSince(started),
   });
 });

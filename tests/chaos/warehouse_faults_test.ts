@@ -2,10 +2,12 @@
  * Warehouse faults: the server ends the sessions of a running load (mid-COPY) and of a running
  * `dbt build` (`pg_terminate_backend`, as a restart or an operator would), and the warehouse is
  * down when a run starts. The try must fail with a message that says what happened, the retry
- * must succeed, and a run that cannot start must say why and exit 1.
+ * must succeed, and a run that cannot start must say why and exit 1 — or 3, at once, when the
+ * server at DATABASE_URL is not PostgreSQL at all.
  */
 import assert from "node:assert/strict";
 import { assertExit } from "../helpers/pipeline_fixture.ts";
+import { IMPOSTOR_PASSWORD, startImpostor } from "../helpers/impostor_server.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { createChaosFixture, secondsSince } from "./chaos_fixture.ts";
 
@@ -130,6 +132,36 @@ Deno.test("a warehouse that is down at start is a clear error and exit 1, for cl
   await recordChaos("warehouse", {
     scenario: "warehouse down at start: cli run, backfill, status, migrate, load, dbt_build",
     faultsInjected: cases.length,
+    seconds: secondsSince(started),
+  });
+});
+
+Deno.test("a DATABASE_URL that is not PostgreSQL stops the run at once and never loops", async () => {
+  const started = performance.now();
+  await using fixture = await createChaosFixture();
+  assertExit(await fixture.cli(["run", "extract_load", "--ds", DS], { USERS_PER_RUN: "300" }), 0);
+  const before = await fixture.rawUsers();
+  // Through the runner with its default retries: a server that is not PostgreSQL is terminal
+  // (one try), so the run ends within seconds instead of retrying for nine minutes.
+  for (const manner of ["http", "close"] as const) {
+    await using impostor = startImpostor(manner);
+    const run = await fixture.cli(["run", "extract_load", "--ds", "2026-03-02"], {
+      DATABASE_URL: impostor.url,
+    });
+    assertExit(run, 3);
+    assert.match(
+      run.stderr,
+      /is not PostgreSQL|closed the connection during the startup handshake/,
+    );
+    assert.ok(impostor.connections <= 5, `${manner}: ${impostor.connections} connections`);
+    assert.ok(!(run.stdout + run.stderr).includes(IMPOSTOR_PASSWORD), "the password leaked");
+  }
+  assert.deepEqual(await fixture.rawUsers(), before);
+  await recordChaos("warehouse", {
+    scenario: "DATABASE_URL at an HTTP server and at one that closes: terminal, bounded",
+    faultsInjected: 2,
+    rowsExpected: before.rows,
+    rowsFound: (await fixture.rawUsers()).rows,
     seconds: secondsSince(started),
   });
 });
