@@ -1,22 +1,18 @@
 import assert from "node:assert/strict";
 import { AtomicFile } from "../tasks/shared/atomic_file.ts";
-import { UserCsvStream } from "../tasks/extract/user_csv_stream.ts";
+import { csvLine } from "../tasks/extract/csv_text.ts";
 
-async function encode(
-  rows: Array<Array<string | number | null>>,
-  columns: string[],
-): Promise<string> {
-  const chunks = ReadableStream.from([rows]).pipeThrough(new UserCsvStream({ columns }));
-  return await new Response(chunks).text();
+function encode(rows: Array<Array<string | number | null>>, columns: string[]): string {
+  return [columns, ...rows].map(csvLine).join("");
 }
 
-Deno.test("NULL is an unquoted empty field and the empty string a quoted one", async () => {
-  const csv = await encode([["a", "", null, 7]], ["w", "x", "y", "z"]);
+Deno.test("NULL is an unquoted empty field and the empty string a quoted one", () => {
+  const csv = encode([["a", "", null, 7]], ["w", "x", "y", "z"]);
   assert.equal(csv, 'w,x,y,z\r\na,"",,7\r\n');
 });
 
-Deno.test("quotes, separators, line breaks and COPY's end marker are quoted", async () => {
-  const csv = await encode([['say "hi"', "a,b", "line\nbreak", "cr\rhere", "\\."]], [
+Deno.test("quotes, separators, line breaks and COPY's end marker are quoted", () => {
+  const csv = encode([['say "hi"', "a,b", "line\nbreak", "cr\rhere", "\\."]], [
     "a",
     "b",
     "c",
@@ -24,13 +20,6 @@ Deno.test("quotes, separators, line breaks and COPY's end marker are quoted", as
     "e",
   ]);
   assert.equal(csv, 'a,b,c,d,e\r\n"say ""hi""","a,b","line\nbreak","cr\rhere","\\."\r\n');
-});
-
-Deno.test("a row of the wrong width is an error, not a shifted CSV", async () => {
-  await assert.rejects(
-    encode([["only one"]], ["a", "b"]),
-    /a CSV row has 1 values but the header has 2 columns/,
-  );
 });
 
 Deno.test("an aborted atomic file leaves the previous file and no temporary behind", async () => {

@@ -14,6 +14,9 @@
  */
 import { errorMessage, TerminalError, TransientError } from "../shared/errors.ts";
 import { sleep } from "../shared/sleep.ts";
+import { PageError, type PageRequest, parseApiPage } from "./api_page.ts";
+
+export type { PageRequest } from "./api_page.ts";
 
 /** The most users the API returns per request. */
 export const API_MAX_PAGE_SIZE = 5_000;
@@ -30,6 +33,20 @@ export interface ApiPage {
   /** Size of the response body in bytes. */
   readonly bytes: number;
 }
+
+/**
+ * Turns a page's body into what the stream of pages carries (it may take the body's buffer, e.g.
+ * to transfer it to a worker). A {@linkcode PageError} means the body is not the page asked for:
+ * the request is retried.
+ */
+export type PageDecoder<T> = (body: Uint8Array, request: PageRequest) => T | Promise<T>;
+
+/** The default decoder: the page's records, parsed here, not validated yet. */
+export const decodeApiPage: PageDecoder<ApiPage> = (body, request) => ({
+  page: request.page,
+  results: parseApiPage(body, request),
+  bytes: body.length,
+});
 
 /** What {@linkcode RandomUserClient} reports before it retries a request. */
 export interface RetryEvent {
@@ -53,13 +70,6 @@ export interface RandomUserClientOptions {
   maxRetryDelayMs?: number;
   /** Called before each retry (for logs). */
   onRetry?: (event: RetryEvent) => void;
-}
-
-/** One request: a page of `results` users for `seed`. */
-export interface PageRequest {
-  seed: string;
-  page: number;
-  results: number;
 }
 
 /** Options for {@linkcode RandomUserClient.pages}. */
@@ -104,11 +114,28 @@ export class RandomUserClient {
    * truncated or malformed bodies, short pages). Throws a {@linkcode TransientError} when the
    * retries run out and a {@linkcode TerminalError} for answers that retrying cannot fix.
    */
-  async fetchPage(request: PageRequest, signal?: AbortSignal): Promise<ApiPage> {
+  fetchPage(request: PageRequest, signal?: AbortSignal): Promise<ApiPage>;
+  /** The same, with the body decoded by `decode` (inside the retries). */
+  fetchPage<T>(
+    request: PageRequest,
+    signal: AbortSignal | undefined,
+    decode: PageDecoder<T>,
+  ): Promise<T>;
+  async fetchPage<T>(
+    request: PageRequest,
+    signal?: AbortSignal,
+    decode: PageDecoder<T> = decodeApiPage as PageDecoder<unknown> as PageDecoder<T>,
+  ): Promise<T> {
     for (let attempt = 1;; attempt++) {
       let retryAfterMs: number | undefined;
       try {
-        return await this.#fetchOnce(request, signal);
+        const body = await this.#fetchOnce(request, signal);
+        try {
+          return await decode(body, request);
+        } catch (error) {
+          if (error instanceof PageError) throw new AttemptError(error.message);
+          throw error;
+        }
       } catch (error) {
         if (!(error instanceof AttemptError) || signal?.aborted) throw error;
         if (attempt > this.#retries) {
@@ -133,7 +160,13 @@ export class RandomUserClient {
   }
 
   /** Streams the pages of a run in page order, fetching up to `concurrency` at once. */
-  pages(options: PagesOptions): ReadableStream<ApiPage> {
+  pages(options: PagesOptions): ReadableStream<ApiPage>;
+  /** The same, each page's body decoded by `decode` (which may run while others download). */
+  pages<T>(options: PagesOptions, decode: PageDecoder<T>): ReadableStream<T>;
+  pages<T>(
+    options: PagesOptions,
+    decode: PageDecoder<T> = decodeApiPage as PageDecoder<unknown> as PageDecoder<T>,
+  ): ReadableStream<T> {
     if (options.pageSize < 1 || options.pageSize > API_MAX_PAGE_SIZE) {
       throw new RangeError(`pageSize must be 1 to ${API_MAX_PAGE_SIZE}, got ${options.pageSize}`);
     }
@@ -141,7 +174,7 @@ export class RandomUserClient {
     const concurrency = Math.max(1, options.concurrency ?? 4);
     const abort = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
-    const inFlight: Promise<ApiPage>[] = [];
+    const inFlight: Promise<T>[] = [];
     let next = 1;
     const launch = () => {
       while (inFlight.length < concurrency && next <= total) {
@@ -149,12 +182,12 @@ export class RandomUserClient {
         const results = page < total
           ? options.pageSize
           : options.users - (total - 1) * options.pageSize;
-        const pending = this.fetchPage({ seed: options.seed, page, results }, signal);
+        const pending = this.fetchPage({ seed: options.seed, page, results }, signal, decode);
         pending.catch(() => {}); // observed when its turn comes; avoids an unhandled rejection
         inFlight.push(pending);
       }
     };
-    return new ReadableStream<ApiPage>({
+    return new ReadableStream<T>({
       async pull(controller) {
         launch();
         const head = inFlight.shift();
@@ -173,7 +206,8 @@ export class RandomUserClient {
     }, { highWaterMark: 0 });
   }
 
-  async #fetchOnce(request: PageRequest, signal?: AbortSignal): Promise<ApiPage> {
+  /** One request's body; an {@linkcode AttemptError} for what a retry may fix. */
+  async #fetchOnce(request: PageRequest, signal?: AbortSignal): Promise<Uint8Array> {
     const url = new URL(this.#baseUrl);
     url.searchParams.set("results", String(request.results));
     url.searchParams.set("seed", request.seed);
@@ -195,9 +229,10 @@ export class RandomUserClient {
         signal: controller.signal,
         headers: { accept: "application/json" },
       });
-      body = new Uint8Array(await response.arrayBuffer());
+      body = await readBody(response);
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
+      if (error instanceof AttemptError) throw error;
       if (timedOut) {
         throw new AttemptError(`timed out after ${this.#timeoutMs} ms`, { unreachable: true });
       }
@@ -220,7 +255,7 @@ export class RandomUserClient {
         retryAfterMs === undefined ? {} : { retryAfterMs },
       );
     }
-    return { page: request.page, results: parsePage(body, request), bytes: body.length };
+    return body;
   }
 
   #backoff(attempt: number): number {
@@ -243,36 +278,29 @@ class AttemptError extends Error {
   }
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function parsePage(body: Uint8Array, request: PageRequest): readonly unknown[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(decoder.decode(body));
-  } catch (error) {
-    throw new AttemptError(`the response body is not valid JSON (${errorMessage(error)})`);
+/**
+ * The whole body in one buffer: sized by `Content-Length` when the server sends it (no growing
+ * copies, so a page costs its own size once), else grown as it arrives. A body shorter than its
+ * `Content-Length` is an {@linkcode AttemptError}.
+ */
+async function readBody(response: Response): Promise<Uint8Array> {
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (!response.body) return new Uint8Array(0);
+  let buffer = new Uint8Array(Number.isSafeInteger(declared) && declared >= 0 ? declared : 1 << 16);
+  let length = 0;
+  for await (const chunk of response.body) {
+    if (length + chunk.length > buffer.length) {
+      const grown = new Uint8Array(Math.max(buffer.length * 2, length + chunk.length));
+      grown.set(buffer.subarray(0, length));
+      buffer = grown;
+    }
+    buffer.set(chunk, length);
+    length += chunk.length;
   }
-  if (typeof json !== "object" || json === null || !("results" in json)) {
-    const apiError = typeof json === "object" && json !== null && "error" in json
-      ? `: ${String(json.error)}`
-      : "";
-    throw new AttemptError(`the response has no "results" array${apiError}`);
+  if (Number.isSafeInteger(declared) && length !== declared) {
+    throw new AttemptError(`the body ended after ${length} of its ${declared} bytes`);
   }
-  const { results } = json;
-  if (!Array.isArray(results)) throw new AttemptError(`"results" is not an array`);
-  if (results.length !== request.results) {
-    throw new AttemptError(`the page has ${results.length} users, expected ${request.results}`);
-  }
-  const info = "info" in json && typeof json.info === "object" && json.info !== null
-    ? json.info as Record<string, unknown>
-    : undefined;
-  if (info && (info.seed !== request.seed || Number(info.page) !== request.page)) {
-    throw new AttemptError(
-      `the response is for seed ${String(info.seed)} page ${String(info.page)}, ` +
-        `expected seed ${request.seed} page ${request.page}`,
-    );
-  }
-  return results;
+  return length === buffer.length ? buffer : buffer.subarray(0, length);
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; `undefined` when absent. */

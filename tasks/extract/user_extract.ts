@@ -1,6 +1,8 @@
 /**
- * The extract of one logical date: API pages → validated users → CSV file, streamed end to end
- * with bounded memory, plus `rejects.jsonl` with the reason of every record that failed
+ * The extract of one logical date: API pages (bytes, `API_CONCURRENCY` requests in flight) →
+ * workers that turn each page into CSV bytes (`page_transcoder.ts`, one page per worker at a
+ * time) → the landing files, in page order, streamed end to end with memory bounded by the pages
+ * in flight. Beside the CSV: `rejects.jsonl` with the reason of every record that failed
  * validation, and the manifest that vouches for the CSV (rows, bytes, SHA-256, columns, pages).
  * The three are written under temporary names and published together only when all are durable:
  * a failure — a full disk included — leaves the previous files of the ds as they were.
@@ -20,9 +22,9 @@ import { encodeManifest, MANIFEST_FORMAT } from "../landing/landing_manifest.ts"
 import { type Logger, Progress } from "../shared/logger.ts";
 import { RandomUserClient, type RandomUserClientOptions, seedFor } from "./randomuser_client.ts";
 import { AtomicFile } from "../shared/atomic_file.ts";
-import { UserCsvStream } from "./user_csv_stream.ts";
+import { type ByteSink, LandingPageSink } from "./landing_page_sink.ts";
+import { PageTranscoderPool } from "./page_transcoder_pool.ts";
 import { USER_COLUMNS } from "./user_schema.ts";
-import { UserValidationStream } from "./user_validation_stream.ts";
 
 /**
  * The extract's version, written into every manifest: bump it when the CSV contract or the
@@ -45,6 +47,13 @@ export interface ExtractOptions {
   concurrency: number;
   /** The share of refused records past which the extract fails (and publishes no CSV). */
   maxRejectRate: number;
+  /** Threads that turn pages into CSV; default one per core (none on one core). */
+  workers?: number;
+  /**
+   * A second destination of the CSV bytes, written as they are (the streamed load's COPY). It
+   * must not throw: the extract's own outcome does not depend on it.
+   */
+  copy?: ByteSink;
   logger?: Logger;
   signal?: AbortSignal;
   /** Draw progress on stderr; default: when stderr is a terminal. */
@@ -101,9 +110,12 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
     await csv.abort();
     throw diskError(files.rejects)(error);
   });
-  const validation = new UserValidationStream({
+  const sink = new LandingPageSink({
     ds,
-    rejects: rejectsFile.writable,
+    csv,
+    rejects: rejectsFile,
+    columns: USER_COLUMNS,
+    ...(options.copy ? { copy: options.copy } : {}),
     ...(logger ? { logger } : {}),
     onPage: (stats, page) => {
       if (progress.enabled) {
@@ -126,20 +138,22 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
 
   const seed = seedFor(ds);
   let manifest: AtomicFile | undefined;
+  using pool = PageTranscoderPool.create(options.workers ?? PageTranscoderPool.defaultSize());
   try {
-    await client.pages({
-      seed,
-      users,
-      pageSize: options.pageSize,
-      concurrency: options.concurrency,
-      ...(options.signal ? { signal: options.signal } : {}),
-    })
-      .pipeThrough(validation)
-      .pipeThrough(new UserCsvStream({ columns: USER_COLUMNS }))
-      .pipeTo(csv.writable)
+    await client.pages(
+      {
+        seed,
+        users,
+        pageSize: options.pageSize,
+        concurrency: options.concurrency,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+      (body, request) => pool.transcode(body, { ...request, ds }),
+    )
+      .pipeTo(sink)
       .catch(diskError(files.csv));
     await rejectsFile.prepare().catch(diskError(files.rejects));
-    const { users: written, rejects: rejected } = validation.stats;
+    const { users: written, rejects: rejected } = sink.stats;
     const seen = written + rejected;
     if (seen > 0 && rejected / seen > options.maxRejectRate) {
       await rejectsFile.commit();
@@ -165,13 +179,13 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
       extract: {
         version: EXTRACT_VERSION,
         rejects: rejected,
-        duplicates: validation.stats.duplicates,
+        duplicates: sink.stats.duplicates,
       },
       api: {
         url: `${api.origin}${api.pathname}`,
         seed,
         pageSize: options.pageSize,
-        pages: [...validation.sources],
+        pages: [...sink.sources],
       },
       writtenAt: new Date().toISOString(),
     })).catch(diskError(files.manifest));
@@ -186,7 +200,7 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
   } finally {
     progress.done();
   }
-  const stats = validation.stats;
+  const stats = sink.stats;
   return {
     ds,
     users: stats.users,

@@ -186,6 +186,28 @@ function fieldTree(schema: z.ZodObject): FieldTree {
 
 const KNOWN_FIELDS = fieldTree(userSchema);
 
+function fieldsIn(path: string): number {
+  let tree: FieldTree | null | undefined = KNOWN_FIELDS;
+  for (const field of path.split(".").filter(Boolean)) tree = tree?.[field];
+  if (!tree) throw new RangeError(`the schema has no object at ${path}`);
+  return Object.keys(tree).length;
+}
+
+/** How many fields each object of a record has in the contract: a quick check for drift. */
+export const KNOWN_FIELD_COUNT = Object.freeze({
+  user: fieldsIn(""),
+  name: fieldsIn("name"),
+  location: fieldsIn("location"),
+  street: fieldsIn("location.street"),
+  coordinates: fieldsIn("location.coordinates"),
+  timezone: fieldsIn("location.timezone"),
+  login: fieldsIn("login"),
+  dob: fieldsIn("dob"),
+  registered: fieldsIn("registered"),
+  id: fieldsIn("id"),
+  picture: fieldsIn("picture"),
+});
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -35,13 +35,17 @@ export class UuidSet {
 
   /** Adds `uuid` (8-4-4-4-12 hex digits, any case); false when it was already a member. */
   add(uuid: string): boolean {
-    if (!UUID.test(uuid)) throw new TypeError(`not a UUID: ${JSON.stringify(uuid)}`);
-    const hex = uuid.replaceAll("-", "");
-    const a = parseInt(hex.slice(0, 8), 16) >>> 0;
-    const b = parseInt(hex.slice(8, 16), 16) >>> 0;
-    const c = parseInt(hex.slice(16, 24), 16) >>> 0;
-    const d = parseInt(hex.slice(24, 32), 16) >>> 0;
-    if (!this.#insert(a, b, c, d)) return false;
+    const words = new Uint32Array(4);
+    writeUuidWords(uuid, words, 0);
+    return this.addWords(words, 0);
+  }
+
+  /**
+   * Adds the UUID held in `words[at…at+3]` (as {@linkcode writeUuidWords} wrote it); false when it
+   * was already a member.
+   */
+  addWords(words: Uint32Array, at: number): boolean {
+    if (!this.#insert(words[at]!, words[at + 1]!, words[at + 2]!, words[at + 3]!)) return false;
     this.#size++;
     if (this.#size * 2 > this.#slots) this.#grow();
     return true;
@@ -81,4 +85,20 @@ export class UuidSet {
       this.#insert(words[at]!, words[at + 1]!, words[at + 2]!, words[at + 3]!);
     }
   }
+}
+
+/** Writes the 128 bits of `uuid` (8-4-4-4-12 hex digits, any case) as four words at `at`. */
+export function writeUuidWords(uuid: string, into: Uint32Array, at: number): void {
+  if (!UUID.test(uuid)) throw new TypeError(`not a UUID: ${JSON.stringify(uuid)}`);
+  into[at] = parseInt(uuid.slice(0, 8), 16);
+  into[at + 1] = parseInt(uuid.slice(9, 13) + uuid.slice(14, 18), 16);
+  into[at + 2] = parseInt(uuid.slice(19, 23) + uuid.slice(24, 28), 16);
+  into[at + 3] = parseInt(uuid.slice(28, 36), 16);
+}
+
+/** The UUID held in `words[at…at+3]`, as lower-case 8-4-4-4-12 text. */
+export function uuidText(words: Uint32Array, at: number): string {
+  const hex = [0, 1, 2, 3].map((i) => words[at + i]!.toString(16).padStart(8, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-` +
+    hex.slice(20);
 }

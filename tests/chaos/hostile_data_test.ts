@@ -10,54 +10,10 @@ import { assertExit } from "../helpers/pipeline_fixture.ts";
 import { USER_COLUMNS } from "../../tasks/extract/user_schema.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { createChaosFixture, secondsSince } from "./chaos_fixture.ts";
+import { HOSTILE_TEXT as HOSTILE } from "../helpers/hostile_text.ts";
 
 const DS = "2026-05-01";
 const USERS = 300;
-
-/** 100 kB of text that does not compress: letters, CSV and COPY specials, multi-byte and astral. */
-function hundredKilobytes(seed: number): string {
-  const alphabet = [..."abcXYZ019 ,\"'\t\r\n\\.;—éß中文עبر😀𝔘\u200F"];
-  let state = seed;
-  let text = "";
-  while (text.length < 100_000) {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    text += alphabet[state % alphabet.length];
-  }
-  return text;
-}
-
-/** Values that round-trip exactly; each goes to one user's names, city and street. */
-const HOSTILE: readonly string[] = [
-  `O'Brien, "Jr."`,
-  `"`,
-  `""`,
-  ",",
-  "'",
-  "line\nbreak",
-  "carriage\rreturn alone",
-  "crlf\r\nin the middle",
-  "\r\n",
-  "tab\there",
-  "back\\slash",
-  "\\.",
-  "x\n\\.\ny",
-  "\\N",
-  "NULL",
-  "",
-  "  spaced  ",
-  "Robert'); drop table raw.users; --",
-  "1; delete from raw.users where true",
-  "$$ || pg_sleep(10) || $$",
-  "{{ env_var('DBT_PASSWORD') }} {% raw %} %s ${x}",
-  "emoji 👩‍👩‍👧 and astral 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🀄",
-  "עברית right-to-left مرحبا",
-  "\u202Eoverride\u202C and \u200F marks",
-  "\uFEFFbyte order mark first",
-  "line\u2028separator\u2029",
-  "e\u0301 combining",
-  hundredKilobytes(1),
-  hundredKilobytes(2),
-];
 
 /** Values PostgreSQL text cannot hold: rejected with a reason, never loaded. */
 const UNSTORABLE = [
