@@ -1,8 +1,9 @@
 /**
  * The extract benchmark: `tasks/extract.ts` end to end (HTTP, JSON, validation, CSV, file) as a
- * subprocess against the replay server, at several sizes, each run alternating with the
- * reference (`fetch` + `response.json()`, bench/fetch_reference.ts) on the same pages; with the
- * peak RSS the extract reports at each size.
+ * subprocess against the replay server, at several sizes — pinned to one core (no workers), and
+ * on every core (its default worker pool) — each run alternating with the reference (`fetch` +
+ * `response.json()` on one core, bench/fetch_reference.ts) on the same pages; with the peak RSS
+ * the extract reports at each size.
  *
  * @module
  */
@@ -32,7 +33,7 @@ export interface ExtractBenchOptions {
   keep: number;
   /** Only write the CSV to keep: one extract per size, no reference, no figures. */
   csvOnly?: boolean;
-  /** The CPU the measured processes are pinned to, if any. */
+  /** The CPU the one-core processes are pinned to, if any. */
   cpu: number | undefined;
   /** The CPUs this process (the replay server) keeps meanwhile; then it gets `allCpus` back. */
   serverCpus: readonly number[];
@@ -55,19 +56,28 @@ export interface ThroughputFigure {
   readonly peakRssMb: number | undefined;
 }
 
+/** Our extract's figures at one size, on one core or on all. */
+export type OursFigure = ThroughputFigure & {
+  /** Median of the extract's own timer (process start-up and module loading excluded). */
+  readonly inProcessSeconds: number;
+};
+
 /** The extract at one size, beside the reference. */
 export interface ExtractFigure {
   readonly users: number;
   readonly apiMb: number;
   readonly csvMb: number;
-  readonly ours: ThroughputFigure & {
-    /** Median of the extract's own timer (process start-up and module loading excluded). */
-    readonly inProcessSeconds: number;
-  };
+  /** Pinned to one core: pages transcoded on the main thread. */
+  readonly ours: OursFigure;
+  /** On every core the machine allows: the default worker pool. */
+  readonly oursAllCores: OursFigure;
+  /** fetch + response.json() on one core: the ceiling. */
   readonly reference: ThroughputFigure;
-  /** Throughput of ours / throughput of the reference, wall clock. */
+  /** Throughput of ours (one core) / throughput of the reference, wall clock. */
   readonly ratio: number;
-  /** The same on CPU time. */
+  /** Throughput of ours (all cores) / throughput of the reference (one core), wall clock. */
+  readonly allCoresRatio: number;
+  /** The one-core ratio on CPU time. */
   readonly cpuRatio: number | undefined;
 }
 
@@ -144,19 +154,25 @@ export async function benchExtract(options: ExtractBenchOptions): Promise<Extrac
   };
 }
 
-/** Runs ours and the reference alternately at `users`, and sums them up. */
+/** Runs ours (one core, all cores) and the reference alternately at `users`, and sums up. */
 async function measure(
   users: number,
   options: ExtractBenchOptions & { url: string; seed: string; dataDir: string },
 ): Promise<ExtractFigure> {
   const ours: TimedRun[] = [];
+  const oursAllCores: TimedRun[] = [];
   const reference: TimedRun[] = [];
   const runs = repetitions(users);
+  const oneCore = options.cpu === undefined ? undefined : [options.cpu];
   for (let run = 1; run <= runs; run++) {
     options.signal.throwIfAborted();
-    const extract = await runExtract(users, options);
-    assertSucceeded(extract, `the extract of ${users} users`);
+    const extract = await runExtract(users, { ...options, cpus: oneCore });
+    assertSucceeded(extract, `the one-core extract of ${users} users`);
     ours.push(extract);
+    options.signal.throwIfAborted();
+    const parallel = await runExtract(users, { ...options, cpus: options.allCpus });
+    assertSucceeded(parallel, `the all-core extract of ${users} users`);
+    oursAllCores.push(parallel);
     options.signal.throwIfAborted();
     const ceiling = await runTimed(
       denoScript("bench/fetch_reference.ts", [
@@ -171,7 +187,7 @@ async function measure(
         "--concurrency",
         String(options.concurrency),
       ]),
-      { cwd: options.workspace, env: {}, cpu: options.cpu, tools: options.tools },
+      { cwd: options.workspace, env: {}, cpus: oneCore, tools: options.tools },
     );
     assertSucceeded(ceiling, `the reference fetch of ${users} users`);
     reference.push(ceiling);
@@ -179,19 +195,24 @@ async function measure(
       users,
       run,
       of: runs,
-      ours_s: extract.wallSeconds.toFixed(2),
+      one_core_s: extract.wallSeconds.toFixed(2),
+      all_cores_s: parallel.wallSeconds.toFixed(2),
       reference_s: ceiling.wallSeconds.toFixed(2),
-      peak_rss_mb: extract.summary("extract")?.peak_rss_mb,
+      peak_rss_mb: parallel.summary("extract")?.peak_rss_mb,
     });
   }
   const csv = await Deno.stat(landingFiles(options.dataDir, options.ds).csv);
-  return extractFigure(users, { ours, reference, csvMb: csv.size / 1e6 });
+  return extractFigure(users, { ours, oursAllCores, reference, csvMb: csv.size / 1e6 });
 }
 
 /** `deno task extract --users <users>` against the replay server at `url`, as users run it. */
 function runExtract(
   users: number,
-  options: ExtractBenchOptions & { url: string; dataDir: string },
+  options: ExtractBenchOptions & {
+    url: string;
+    dataDir: string;
+    cpus?: readonly number[] | undefined;
+  },
 ): Promise<TimedRun> {
   return runTimed(
     denoScript("tasks/extract.ts", ["--ds", options.ds, "--users", String(users)]),
@@ -203,7 +224,7 @@ function runExtract(
         API_PAGE_SIZE: String(options.pageSize),
         API_CONCURRENCY: String(options.concurrency),
       },
-      cpu: options.cpu,
+      cpus: options.cpus,
       tools: options.tools,
     },
   );
@@ -225,15 +246,17 @@ async function pinSelf(tools: TimingTools, cpus: readonly number[]): Promise<voi
 
 function extractFigure(
   users: number,
-  runs: { ours: readonly TimedRun[]; reference: readonly TimedRun[]; csvMb: number },
+  runs: {
+    ours: readonly TimedRun[];
+    oursAllCores: readonly TimedRun[];
+    reference: readonly TimedRun[];
+    csvMb: number;
+  },
 ): ExtractFigure {
   const summaries = runs.ours.map((run) => run.summary("extract") ?? {});
   const apiMb = Number(summaries[0]?.api_mb ?? 0);
-  const ours = throughput(users, {
-    runs: runs.ours,
-    apiMb,
-    peakRssMb: summaries.map((summary) => Number(summary.peak_rss_mb ?? NaN)),
-  });
+  const ours = oursFigure(users, runs.ours, apiMb);
+  const oursAllCores = oursFigure(users, runs.oursAllCores, apiMb);
   const reference = throughput(users, {
     runs: runs.reference,
     apiMb,
@@ -243,15 +266,26 @@ function extractFigure(
     users,
     apiMb,
     csvMb: runs.csvMb,
-    ours: {
-      ...ours,
-      inProcessSeconds: median(summaries.map((summary) => Number(summary.seconds ?? NaN))),
-    },
+    ours,
+    oursAllCores,
     reference,
     ratio: ours.usersPerSecond / reference.usersPerSecond,
+    allCoresRatio: oursAllCores.usersPerSecond / reference.usersPerSecond,
     cpuRatio: ours.usersPerCpuSecond !== undefined && reference.usersPerCpuSecond !== undefined
       ? ours.usersPerCpuSecond / reference.usersPerCpuSecond
       : undefined,
+  };
+}
+
+function oursFigure(users: number, runs: readonly TimedRun[], apiMb: number): OursFigure {
+  const summaries = runs.map((run) => run.summary("extract") ?? {});
+  return {
+    ...throughput(users, {
+      runs,
+      apiMb,
+      peakRssMb: summaries.map((summary) => Number(summary.peak_rss_mb ?? NaN)),
+    }),
+    inProcessSeconds: median(summaries.map((summary) => Number(summary.seconds ?? NaN))),
   };
 }
 

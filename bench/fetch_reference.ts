@@ -12,7 +12,7 @@
  * @module
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { peakRssMb } from "./machine.ts";
+import { peakRssMb } from "../tasks/shared/peak_rss.ts";
 
 function count(value: string): number {
   const number = Number(value);

@@ -1,8 +1,9 @@
 /**
- * The load benchmark: `tasks/load.ts` (header check, COPY into a staging table, merge into
- * `raw.users`, batch record) against `psql -c "\copy … FROM … CSV HEADER"` of the same file into
- * an identical empty table in the same database, in interleaved repetitions, each into an empty
- * table.
+ * The load benchmark: `tasks/load.ts` against `psql -c "\copy … FROM … CSV HEADER"` of the same
+ * file into an identical empty table in the same database, in interleaved repetitions: the first
+ * load of the ds (manifest and header checks, COPY straight into an empty `raw.users`, batch
+ * record), then a reload of the same unchanged file (COPY into a staging table, merge that
+ * rewrites nothing, delete of nothing).
  *
  * @module
  */
@@ -44,54 +45,38 @@ export interface LoadBenchResult {
   readonly oursSeconds: readonly number[];
   /** The loader's own timer (process start-up and connection excluded), per repetition. */
   readonly oursInProcessSeconds: readonly number[];
+  /** The reload of the same, unchanged file, wall clock of the process, per repetition. */
+  readonly reloadSeconds: readonly number[];
   /** `psql \copy`, wall clock of the process, per repetition. */
   readonly psqlSeconds: readonly number[];
   readonly oursMedian: number;
   readonly oursInProcessMedian: number;
+  readonly reloadMedian: number;
   readonly psqlMedian: number;
-  /** `oursMedian / psqlMedian`. */
+  /** `oursMedian / psqlMedian`: the first load. */
   readonly ratio: number;
+  /** `reloadMedian / psqlMedian`. */
+  readonly reloadRatio: number;
   /** `oursInProcessMedian / psqlMedian`. */
   readonly inProcessRatio: number;
 }
 
 /** The table psql loads: `raw.users`' columns, types, generated id and indexes. */
-const PSQL_TABLE = "bench.users_psql";
+export const PSQL_TABLE = "bench.users_psql";
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /** Runs the benchmark; see the module documentation. */
 export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchResult> {
   const { db, logger } = options;
   const file = landingFiles(options.dataDir, options.ds).csv;
-  const columns = await csvHeader(file);
   const csvMb = (await Deno.stat(file)).size / 1e6;
   await migrate(db.sql);
-  await db.sql`create schema bench`;
-  await db.sql`create table bench.users_psql (like raw.users including all)`;
-  // raw.users' load metadata has no defaults (the loader writes it); psql's copy needs them.
-  await db.sql`
-    alter table bench.users_psql
-      alter column _ds set default '2026-01-01',
-      alter column _batch_id set default 'psql',
-      alter column _loaded_at set default now()`;
+  const psql = await psqlReference(db, file);
   const checkpoints = await canCheckpoint(db);
-  const psql: CommandLine = {
-    program: "psql",
-    args: [
-      db.url,
-      "-X",
-      "-q",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-c",
-      `\\copy ${PSQL_TABLE} (${columns.join(", ")}) FROM '${
-        file.replaceAll("'", "''")
-      }' CSV HEADER`,
-    ],
-  };
   const ours = denoScript("tasks/load.ts", ["--ds", options.ds]);
   const oursSeconds: number[] = [];
   const oursInProcessSeconds: number[] = [];
+  const reloadSeconds: number[] = [];
   const psqlSeconds: number[] = [];
   let rows = 0;
   for (let rep = 1; rep <= options.reps; rep++) {
@@ -108,8 +93,25 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
     oursInProcessSeconds.push(Number(load.summary("load")?.seconds ?? NaN));
 
     options.signal.throwIfAborted();
+    if (checkpoints) await db.sql`checkpoint`;
+    const reload = await runTimed(ours, {
+      cwd: options.workspace,
+      env: { DATABASE_URL: db.url, DATA_DIR: options.dataDir },
+      tools: options.tools,
+    });
+    assertSucceeded(reload, "deno task load (reload)");
+    if (reload.summary("load")?.unchanged !== String(rows)) {
+      throw new Error(`the reload changed rows: ${reload.stdout.trim()}`);
+    }
+    reloadSeconds.push(reload.wallSeconds);
+
+    options.signal.throwIfAborted();
     await reset(db, checkpoints);
-    const copy = await runTimed(psql, { cwd: options.workspace, env: {}, tools: options.tools });
+    const copy = await runTimed(psql.command, {
+      cwd: options.workspace,
+      env: {},
+      tools: options.tools,
+    });
     assertSucceeded(copy, "psql \\copy");
     const copied = await countRows(db, PSQL_TABLE);
     if (copied !== rows) {
@@ -121,11 +123,13 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
       of: options.reps,
       rows,
       ours_s: load.wallSeconds.toFixed(2),
+      reload_s: reload.wallSeconds.toFixed(2),
       psql_s: copy.wallSeconds.toFixed(2),
     });
   }
   const oursMedian = median(oursSeconds);
   const oursInProcessMedian = median(oursInProcessSeconds);
+  const reloadMedian = median(reloadSeconds);
   const psqlMedian = median(psqlSeconds);
   return {
     rows,
@@ -134,12 +138,49 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
     checkpoints,
     oursSeconds,
     oursInProcessSeconds,
+    reloadSeconds,
     psqlSeconds,
     oursMedian,
     oursInProcessMedian,
+    reloadMedian,
     psqlMedian,
     ratio: oursMedian / psqlMedian,
+    reloadRatio: reloadMedian / psqlMedian,
     inProcessRatio: oursInProcessMedian / psqlMedian,
+  };
+}
+
+/** `psql \copy` of a CSV into `bench.users_psql` (raw.users' twin): the reference of a load. */
+export interface PsqlReference {
+  readonly command: CommandLine;
+}
+
+/** Creates `bench.users_psql` like `raw.users` and the `psql \copy` command that fills it. */
+export async function psqlReference(db: BenchDatabase, file: string): Promise<PsqlReference> {
+  const columns = await csvHeader(file);
+  await db.sql`create schema if not exists bench`;
+  await db.sql`create table bench.users_psql (like raw.users including all)`;
+  // raw.users' load metadata defaults read the load's transaction settings; psql's copy has none.
+  await db.sql`
+    alter table bench.users_psql
+      alter column _ds set default '2026-01-01',
+      alter column _batch_id set default 'psql',
+      alter column _loaded_at set default now()`;
+  return {
+    command: {
+      program: "psql",
+      args: [
+        db.url,
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        `\\copy ${PSQL_TABLE} (${columns.join(", ")}) FROM '${
+          file.replaceAll("'", "''")
+        }' CSV HEADER`,
+      ],
+    },
   };
 }
 
@@ -156,12 +197,13 @@ async function csvHeader(file: string): Promise<string[]> {
 }
 
 /** Empties both tables, so every repetition loads into an empty table. */
-async function reset(db: BenchDatabase, checkpoint: boolean): Promise<void> {
+export async function reset(db: BenchDatabase, checkpoint: boolean): Promise<void> {
   await db.sql`truncate raw.users, bench.users_psql`;
   if (checkpoint) await db.sql`checkpoint`;
 }
 
-async function countRows(db: BenchDatabase, table: string): Promise<number> {
+/** Rows in `table` (`schema.table`). */
+export async function countRows(db: BenchDatabase, table: string): Promise<number> {
   // postgres.js quotes `schema.table` as "schema"."table".
   const [row] = await db.sql<{ rows: number }[]>`select count(*)::int as rows from ${
     db.sql(table)
@@ -170,7 +212,7 @@ async function countRows(db: BenchDatabase, table: string): Promise<number> {
 }
 
 /** A superuser or a member of pg_checkpoint (PostgreSQL 15+) may run CHECKPOINT. */
-async function canCheckpoint(db: BenchDatabase): Promise<boolean> {
+export async function canCheckpoint(db: BenchDatabase): Promise<boolean> {
   const [row] = await db.sql<{ allowed: boolean }[]>`
     select rolsuper or exists (
       select 1 from pg_roles where rolname = 'pg_checkpoint'

@@ -36,17 +36,6 @@ export async function describeMachine(postgres: string): Promise<Machine> {
   };
 }
 
-/** The process's peak resident memory in MB (Linux `VmHWM`); `undefined` elsewhere. */
-export function peakRssMb(): number | undefined {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
-    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
-
 /** The CPUs this process may run on (Linux `Cpus_allowed_list`), e.g. `[0, 1]`; `[]` elsewhere. */
 export async function allowedCpus(): Promise<number[]> {
   const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(await readProc("/proc/self/status"))?.[1];

@@ -32,8 +32,8 @@ export interface TimedOptions {
   /** The environment; nothing is inherited but `PATH` and `HOME`. */
   env: Record<string, string>;
   cwd: string;
-  /** Run on this CPU only (`taskset -c`), when `taskset` exists. */
-  cpu?: number | undefined;
+  /** Run on these CPUs only (`taskset -c`), when `taskset` exists. */
+  cpus?: readonly number[] | undefined;
 }
 
 /** What a finished process left behind, with its times. */
@@ -72,8 +72,8 @@ export async function runTimed(
   try {
     let argv = [command.program, ...command.args];
     if (tools.time) argv = [tools.time, "-f", "%U %S %M", "-o", timesFile, ...argv];
-    if (tools.taskset && options.cpu !== undefined) {
-      argv = [tools.taskset, "-c", String(options.cpu), ...argv];
+    if (tools.taskset && options.cpus !== undefined && options.cpus.length > 0) {
+      argv = [tools.taskset, "-c", options.cpus.join(","), ...argv];
     }
     const [program = "", ...args] = argv;
     const started = performance.now();

@@ -1,6 +1,8 @@
 /**
  * The pipelines as data: which tasks, in which order, with what retries, delay and timeout —
- * `extract_load` = `migrate >> extract >> load`, `transform` = `dbt_build` (then
+ * `extract_load` = `migrate >> extract --load >> load --skip-if-loaded` (the extract streams the
+ * CSV into the warehouse as it writes it; the load finishes the job if that did not), `transform`
+ * = `dbt_build` (then
  * `metabase_provision` where Metabase runs beside the pipeline), daily (UTC).
  *
  * @example
@@ -90,6 +92,8 @@ export function definePipelines(
           name: "extract",
           script: "tasks/extract.ts",
           takesDs: true,
+          // One streamed pass: the CSV goes into raw.users as it is written (issue 18).
+          args: ["--load"],
           rowsField: "users",
           timeoutMs: 30 * MINUTE,
         },
@@ -97,6 +101,9 @@ export function definePipelines(
           name: "load",
           script: "tasks/load.ts",
           takesDs: true,
+          // A no-op after a streamed extract that loaded this very file; the load otherwise
+          // (the streamed load failed, or the task is run again on its own).
+          args: ["--skip-if-loaded"],
           rowsField: "rows",
           timeoutMs: 30 * MINUTE,
         },

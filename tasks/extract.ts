@@ -1,12 +1,15 @@
 /**
- * `deno task extract [--ds D] [--users N] [--allow-any-date]`: fetches a logical date's users
- * from the Random User API into `data/raw/ds=D/random_user.csv`, its manifest and
- * `rejects.jsonl`.
+ * `deno task extract [--ds D] [--users N] [--load] [--allow-any-date]`: fetches a logical date's
+ * users from the Random User API into `data/raw/ds=D/random_user.csv`, its manifest and
+ * `rejects.jsonl` — with `--load`, streaming the same bytes into `raw.users` as it writes them.
  *
  * @module
  */
+import { Option } from "@commander-js/extra-typings";
 import { loadConfig } from "./shared/config.ts";
+import { errorMessage } from "./shared/errors.ts";
 import { Logger } from "./shared/logger.ts";
+import { peakRssMb } from "./shared/peak_rss.ts";
 import {
   allowAnyDateOption,
   dsOption,
@@ -16,6 +19,11 @@ import {
   usersOption,
 } from "./shared/task_command.ts";
 import { extractUsers } from "./extract/user_extract.ts";
+import { USER_COLUMNS } from "./extract/user_schema.ts";
+import { landingFiles } from "./landing/landing_zone.ts";
+import { loadSummaryFields } from "./load/copy_loader.ts";
+import { withStreamedLoad } from "./load/streamed_load.ts";
+import { openWarehouse } from "./warehouse/warehouse.ts";
 
 const program = taskCommand(
   "extract",
@@ -24,18 +32,15 @@ const program = taskCommand(
 )
   .addOption(dsOption())
   .addOption(allowAnyDateOption())
-  .addOption(usersOption("users to fetch (default: USERS_PER_RUN)"));
-
-/** The process's peak resident memory in MB (Linux `VmHWM`); `undefined` elsewhere. */
-function peakRssMb(): string | undefined {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
-    return kb === undefined ? undefined : (Number(kb) / 1024).toFixed(0);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
+  .addOption(usersOption("users to fetch (default: USERS_PER_RUN)"))
+  .addOption(
+    new Option(
+      "--load",
+      "stream the CSV into raw.users while it is written (one pass; commits once the file and " +
+        "its manifest are durable); if that load fails, the extract still succeeds and " +
+        "`deno task load` loads the file",
+    ),
+  );
 
 if (import.meta.main) {
   await runTask(program, async (options) => {
@@ -45,15 +50,38 @@ if (import.meta.main) {
     const stop = () => interrupt.abort(new Error("interrupted by a signal; nothing was written"));
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
-    const summary = await extractUsers({
-      ds: options.ds,
-      dataDir: config.dataDir,
-      api: config.api,
-      ...config.extract,
-      users: options.users ?? config.extract.users,
-      logger: new Logger("extract"),
-      signal: interrupt.signal,
-    });
+    const logger = new Logger("extract");
+    const extract = (copy?: Parameters<typeof extractUsers>[0]["copy"]) =>
+      extractUsers({
+        ds: options.ds,
+        dataDir: config.dataDir,
+        api: config.api,
+        ...config.extract,
+        users: options.users ?? config.extract.users,
+        ...(copy ? { copy } : {}),
+        logger,
+        signal: interrupt.signal,
+      });
+    let summary: Awaited<ReturnType<typeof extractUsers>>;
+    if (options.load) {
+      await using warehouse = await openWarehouse(config.warehouse, { logger, max: 1 });
+      const streamed = await withStreamedLoad(warehouse.sql, {
+        ds: options.ds,
+        files: landingFiles(config.dataDir, options.ds),
+        columns: USER_COLUMNS,
+      }, extract);
+      summary = streamed.result;
+      if ("summary" in streamed.load) {
+        printSummary("load", loadSummaryFields(streamed.load.summary));
+      } else {
+        logger.warn("the streamed load did not finish; `deno task load` loads the file", {
+          ds: options.ds,
+          error: errorMessage(streamed.load.error),
+        });
+      }
+    } else {
+      summary = await extract();
+    }
     printSummary("extract", {
       ds: summary.ds,
       users: summary.users,

@@ -7,15 +7,12 @@
  */
 import { Option } from "@commander-js/extra-typings";
 import { loadConfig } from "./shared/config.ts";
-import { loadUsers } from "./load/copy_loader.ts";
-import { onConnectionCutDuringCopy } from "./load/postgres_workarounds.ts";
+import { loadSummaryFields, loadUsers } from "./load/copy_loader.ts";
 import { landingFiles } from "./landing/landing_zone.ts";
 import { Logger } from "./shared/logger.ts";
-import { errorMessage, ExitCode, TransientError } from "./shared/errors.ts";
 import {
   allowAnyDateOption,
   dsOption,
-  printError,
   printSummary,
   runTask,
   taskCommand,
@@ -24,12 +21,19 @@ import { openWarehouse } from "./warehouse/warehouse.ts";
 
 const program = taskCommand(
   "load",
-  "Load DATA_DIR/raw/ds=D/random_user.csv into raw.users (COPY into a staging table, then " +
-    "merge, in one transaction), when its manifest vouches for it. Loading the same ds twice " +
-    "leaves the same rows.",
+  "Load DATA_DIR/raw/ds=D/random_user.csv into raw.users in one transaction (COPY straight in " +
+    "on a ds's first load, else into a staging table and merge), when its manifest vouches for " +
+    "it. Loading the same ds twice leaves the same rows.",
 )
   .addOption(dsOption())
   .addOption(allowAnyDateOption())
+  .addOption(
+    new Option(
+      "--skip-if-loaded",
+      "do nothing when this very file (by its manifest's SHA-256) is the last one loaded, as " +
+        "after a streamed `deno task extract --load` (the pipeline's load does this)",
+    ),
+  )
   .addOption(
     new Option(
       "--unvouched",
@@ -43,35 +47,14 @@ if (import.meta.main) {
     const config = await loadConfig();
     const logger = new Logger("load");
     const files = landingFiles(config.dataDir, options.ds);
-    const file = files.csv;
-    onConnectionCutDuringCopy((error) => {
-      printError(
-        new TransientError(
-          `loading ${file} into raw.users failed: the warehouse connection broke ` +
-            `(${errorMessage(error)}); raw.users is unchanged. Retrying may succeed.`,
-        ),
-      );
-      Deno.exit(ExitCode.transient);
-    });
     await using warehouse = await openWarehouse(config.warehouse, { logger });
     const summary = await loadUsers(warehouse.sql, {
       ds: options.ds,
       files,
       unvouched: options.unvouched ?? false,
+      skipIfLoaded: options.skipIfLoaded ?? false,
       logger,
     });
-    printSummary("load", {
-      ds: summary.ds,
-      rows: summary.rows,
-      inserted: summary.inserted,
-      updated: summary.updated,
-      deleted: summary.deleted,
-      unchanged: summary.unchanged,
-      duplicates: summary.duplicates,
-      vouched: summary.vouched,
-      mb: (summary.bytes / 1e6).toFixed(1),
-      seconds: summary.seconds.toFixed(2),
-      batch: summary.batchId,
-    });
+    printSummary("load", loadSummaryFields(summary));
   });
 }

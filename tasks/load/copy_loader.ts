@@ -1,10 +1,11 @@
 /**
  * Loads one landing-zone CSV into `raw.users` in a single transaction: the file must be vouched
- * for by its manifest (rows, bytes, SHA-256, columns, ds), its header must match the table, it is
- * streamed with `COPY … FROM STDIN` into a temporary staging table, then merged (upsert by id,
- * and rows of the same ds that a vouched file no longer has are removed), and the batch is
- * recorded in `meta.load_batches`. Any failure leaves `raw.users` as it was. A hand-made file
- * loads only when asked (`unvouched`), and then never deletes a row.
+ * for by its manifest (rows, bytes, SHA-256, columns, ds) and its header must match the table.
+ * A ds's first load streams it with `COPY … FROM STDIN` straight into `raw.users`; a reload goes
+ * through a temporary staging table merged by id (rows of the ds that a vouched file no longer
+ * has are removed) — see `users_merge.ts`. The batch is recorded in `meta.load_batches`. Any
+ * failure leaves `raw.users` as it was. A hand-made file loads only when asked (`unvouched`),
+ * and then never deletes a row.
  *
  * @example
  * ```ts
@@ -14,19 +15,16 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { parse as parseCsv } from "csv-parse/sync";
 import { ulid } from "ulid";
 import {
   errorMessage,
+  isConnectionLoss,
   isTransientPostgresError,
   TerminalError,
   TransientError,
 } from "../shared/errors.ts";
-import type { Logger } from "../shared/logger.ts";
+import type { LogFields, Logger } from "../shared/logger.ts";
 import {
   describeMismatch,
   type LandingManifest,
@@ -35,8 +33,17 @@ import {
 } from "../landing/landing_manifest.ts";
 import { checkLandingKinds, type LandingFiles } from "../landing/landing_zone.ts";
 import postgres from "postgres";
-import type { Sql, TransactionSql } from "../warehouse/sql_client.ts";
-import { type CopyQuery, serverErrorOf } from "./postgres_workarounds.ts";
+import type { Sql } from "../warehouse/sql_client.ts";
+import { type CopiedBytes, CopyWriter } from "./copy_writer.ts";
+import {
+  fallBackToStage,
+  isExistingRow,
+  mergeStage,
+  openLoadTarget,
+  recordBatch,
+  recordFailedBatch,
+  tableColumns,
+} from "./users_merge.ts";
 
 /** Options for {@linkcode loadUsers}. */
 export interface LoadOptions {
@@ -49,6 +56,11 @@ export interface LoadOptions {
    * updated, but no row of the ds is deleted. Default false: such a file is refused.
    */
   unvouched?: boolean;
+  /**
+   * Do nothing when this very file (its manifest's SHA-256) is the last thing loaded: a streamed
+   * `deno task extract --load` got it there. Default false: load it again.
+   */
+  skipIfLoaded?: boolean;
   logger?: Logger;
 }
 
@@ -70,12 +82,14 @@ export interface LoadSummary {
   readonly duplicates: number;
   /** Whether the file's manifest vouched for it (only then may the load delete rows). */
   readonly vouched: boolean;
+  /** Set when `skipIfLoaded` found the file loaded by this batch: nothing was done. */
+  readonly alreadyLoaded?: string;
   readonly seconds: number;
 }
 
-/** Load-metadata columns of `raw.users`, written by the loader rather than read from the CSV. */
-const METADATA_COLUMNS = new Set(["id", "_ds", "_batch_id", "_loaded_at"]);
 const HEADER_PROBE_BYTES = 64 * 1024;
+/** The counts of a first load, apart from its rows: it only inserts. */
+export const NOTHING_MERGED = { updated: 0, deleted: 0, unchanged: 0, duplicates: 0 } as const;
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
 /**
@@ -102,76 +116,52 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
       if (vouched) refuseUnvouched({ manifest, observed, files });
     };
     vouch({ ds, columns: header, bytes: (await Deno.stat(file)).size });
+    if (options.skipIfLoaded && manifest) {
+      const loaded = await latestBatchOf(sql, { ds, sha256: manifest.sha256 });
+      if (loaded) {
+        return { ...loaded, file, vouched, seconds: (performance.now() - started) / 1000 };
+      }
+    }
     const version = Number((await sql`show server_version_num`)[0]?.server_version_num);
-    // PostgreSQL 15+ also checks the header names against the column list itself.
-    const headerOption = version >= 150000 ? sql`match` : sql`true`;
+    const target = {
+      ds,
+      batchId,
+      header,
+      columns,
+      // A hand-made file goes through the staging merge, which counts what it holds.
+      direct: vouched,
+      // PostgreSQL 15+ also checks the header names against the column list itself.
+      headerMatch: version >= 150000,
+    };
     const result = await sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(hashtext('randomuser-elt:load'), hashtext(${ds}))`;
-      await tx`
-        create temp table users_stage on commit drop as
-        select ${tx(columns)} from raw.users with no data`;
-      await tx`alter table users_stage add column _row bigint generated always as identity`;
-      copied = await copyFile(
-        tx`copy users_stage (${tx(header)}) from stdin with (format csv, header ${headerOption})`,
+      let load = await openLoadTarget(tx, target);
+      try {
+        copied = await copyFileInto(load.copy, file);
+      } catch (error) {
+        if (load.kind !== "raw" || !isExistingRow(error)) throw error;
+        // An id of the file is in raw.users under another ds: merge instead.
+        load = await fallBackToStage(tx, target);
+        copied = await copyFileInto(load.copy, file);
+      }
+      // What was copied is what the manifest vouches for, or nothing is kept (the file may have
+      // changed since it was measured above).
+      vouch({ bytes: copied.bytes, sha256: copied.sha256 });
+      const counts = load.kind === "raw"
+        // The bytes are the extract's, byte for byte, so the rows are the manifest's.
+        ? { ...NOTHING_MERGED, rows: manifest!.rows, inserted: manifest!.rows }
+        : await mergeStage(tx, { ds, batchId, columns, deleteMissing: vouched });
+      vouch({ rows: counts.rows });
+      await recordBatch(tx, {
+        ...counts,
+        batchId,
+        ds,
         file,
-      );
-      const [counts] = await tx<{ rows: number; distinct: number }[]>`
-        select count(*)::int as rows, count(distinct login_uuid)::int as distinct from users_stage`;
-      const rows = counts?.rows ?? 0;
-      const distinct = counts?.distinct ?? 0;
-      // What was copied is what the manifest vouches for, or nothing is merged (the file may
-      // have changed since it was measured above).
-      vouch({ rows, bytes: copied.bytes, sha256: copied.sha256 });
-      const [merged] = await tx<{ inserted: number; updated: number }[]>`
-        with source as (
-          select distinct on (login_uuid) ${tx(columns)}
-          from users_stage
-          order by login_uuid, _row
-        ), upserted as (
-          insert into raw.users as target (${tx(columns)}, _ds, _batch_id, _loaded_at)
-          select ${tx(columns)}, ${ds}::date, ${batchId}, now() from source
-          on conflict (id) do update set
-            ${commaList(tx, { columns, render: (name) => tx`${tx(name)} = excluded.${tx(name)}` })},
-            _ds = excluded._ds, _batch_id = excluded._batch_id, _loaded_at = excluded._loaded_at
-          where (${
-        commaList(tx, { columns, render: (name) => tx`target.${tx(name)}` })
-      }, target._ds)
-            is distinct from (${
-        commaList(tx, { columns, render: (name) => tx`excluded.${tx(name)}` })
-      },
-                              excluded._ds)
-          returning (xmax = 0) as inserted
-        )
-        select count(*) filter (where inserted)::int as inserted,
-               count(*) filter (where not inserted)::int as updated
-        from upserted`;
-      // Only a file its manifest vouches for says which users the ds no longer has.
-      const deleted = vouched
-        ? await tx`
-          delete from raw.users as target
-          where target._ds = ${ds}::date
-            and not exists (select 1 from users_stage as s where s.login_uuid = target.id)`
-        : { count: 0 };
-      const inserted = merged?.inserted ?? 0;
-      const updated = merged?.updated ?? 0;
-      const summary = {
-        rows,
-        inserted,
-        updated,
-        deleted: deleted.count,
-        unchanged: distinct - inserted - updated,
-        duplicates: rows - distinct,
-      };
-      await tx`
-        insert into meta.load_batches (
-          batch_id, ds, file, status, rows_in_file, bytes, sha256, inserted, updated, deleted,
-          unchanged, duplicates, vouched, started_at, finished_at
-        ) values (
-          ${batchId}, ${ds}::date, ${file}, 'succeeded', ${rows}, ${copied.bytes}, ${copied.sha256},
-          ${inserted}, ${updated}, ${summary.deleted}, ${summary.unchanged}, ${summary.duplicates},
-          ${vouched}, ${startedAt}, now()
-        )`;
-      return summary;
+        bytes: copied.bytes,
+        sha256: copied.sha256,
+        vouched,
+        startedAt,
+      });
+      return counts;
     });
     if (result.duplicates > 0) {
       options.logger?.warn("the CSV repeats some ids; the first row of each was kept", {
@@ -208,11 +198,74 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
   }
 }
 
+/** The fields of a load's summary line (`load ds=… rows=… inserted=… …`). */
+export function loadSummaryFields(summary: LoadSummary): LogFields {
+  return {
+    ds: summary.ds,
+    rows: summary.rows,
+    inserted: summary.inserted,
+    updated: summary.updated,
+    deleted: summary.deleted,
+    unchanged: summary.unchanged,
+    duplicates: summary.duplicates,
+    vouched: summary.vouched,
+    already_loaded: summary.alreadyLoaded === undefined ? undefined : true,
+    mb: (summary.bytes / 1e6).toFixed(1),
+    seconds: summary.seconds.toFixed(2),
+    batch: summary.batchId,
+  };
+}
+
+/**
+ * The last succeeded batch of all, when it loaded `sha256` as `ds` (so loading the file again
+ * would change nothing): its counts, as the skipped load's summary.
+ */
+async function latestBatchOf(
+  sql: Sql,
+  file: { ds: string; sha256: string },
+): Promise<Omit<LoadSummary, "file" | "vouched" | "seconds"> | undefined> {
+  const [batch] = await sql<
+    {
+      batch_id: string;
+      ds: string;
+      sha256: string | null;
+      vouched: boolean;
+      rows: number;
+      bytes: number;
+      inserted: number;
+      updated: number;
+      deleted: number;
+      unchanged: number;
+      duplicates: number;
+    }[]
+  >`
+    select batch_id, ds::text, sha256, vouched, rows_in_file::int as rows, bytes::bigint::float8 as bytes,
+           inserted::int, updated::int, deleted::int, unchanged::int, duplicates::int
+    from meta.load_batches where status = 'succeeded'
+    order by finished_at desc, batch_id desc limit 1`;
+  if (!batch || batch.ds !== file.ds || batch.sha256 !== file.sha256 || !batch.vouched) {
+    return undefined;
+  }
+  return {
+    batchId: batch.batch_id,
+    ds: file.ds,
+    rows: batch.rows,
+    bytes: batch.bytes,
+    sha256: file.sha256,
+    inserted: batch.inserted,
+    updated: batch.updated,
+    deleted: batch.deleted,
+    unchanged: batch.unchanged,
+    duplicates: batch.duplicates,
+    alreadyLoaded: batch.batch_id,
+  };
+}
+
 /**
  * Throws a {@linkcode TerminalError} that says how `observed` differs from what the manifest
  * vouches for (or that there is no manifest), and what to do; returns when the file is vouched.
  */
-function refuseUnvouched(
+export function refuseUnvouched(
   { manifest, observed, files }: {
     manifest: LandingManifest | undefined;
     observed: ObservedFile;
@@ -265,18 +318,8 @@ async function readHeader(file: string): Promise<string[]> {
   }
 }
 
-async function tableColumns(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ column_name: string }[]>`
-    select column_name from information_schema.columns
-    where table_schema = 'raw' and table_name = 'users'
-    order by ordinal_position`;
-  if (rows.length === 0) {
-    throw new TerminalError("the table raw.users does not exist; run `deno task migrate` first");
-  }
-  return rows.map((row) => row.column_name).filter((name) => !METADATA_COLUMNS.has(name));
-}
-
-function checkHeader(
+/** Throws a {@linkcode TerminalError} naming how `header` differs from the table's columns. */
+export function checkHeader(
   header: readonly string[],
   { columns, file }: { columns: readonly string[]; file: string },
 ): void {
@@ -298,50 +341,30 @@ function checkHeader(
   );
 }
 
-/** The fragments `render(name)` for each column, separated by commas. */
-function commaList(
-  sql: TransactionSql,
-  { columns, render }: {
-    columns: readonly string[];
-    render: (name: string) => postgres.PendingQuery<postgres.Row[]>;
-  },
-) {
-  return columns.map((name, i) => sql`${i ? sql`, ` : sql``}${render(name)}`);
-}
-
-/**
- * Streams `file` into a `COPY … FROM STDIN` and returns its size and SHA-256. A COPY the server
- * refuses fails at once (see `serverErrorOf`, porsager/postgres#1173).
- */
-async function copyFile(
-  query: CopyQuery,
-  file: string,
-): Promise<{ bytes: number; sha256: string }> {
-  const serverError = serverErrorOf(query);
-  const hash = createHash("sha256");
-  let bytes = 0;
-  const measure = new Transform({
-    transform(chunk: Uint8Array, _encoding, callback) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  const writable = await Promise.race([query.writable(), serverError]);
-  // When the server rejects the data, stop reading the file at once.
-  const stop = new AbortController();
-  serverError.catch((error) => stop.abort(error));
-  const copying = pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), measure, writable, {
-    signal: stop.signal,
-  });
-  copying.catch(() => {}); // raced below; the server's error is the one reported
-  await Promise.race([copying, serverError]);
-  return { bytes, sha256: hash.digest("hex") };
+/** Streams `file` into `copy` in 1 MB chunks and ends it. */
+export async function copyFileInto(copy: CopyWriter, file: string): Promise<CopiedBytes> {
+  using handle = await Deno.open(file, { read: true });
+  try {
+    for await (const chunk of handle.readable) await copy.write(chunk);
+  } catch (error) {
+    copy.abort(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  return await copy.end();
 }
 
 /** Turns a load failure into a message that names the file, says that nothing changed and what to do. */
-function describeLoadError(error: unknown, file: string): Error {
+export function describeLoadError(error: unknown, file: string): Error {
   if (error instanceof TerminalError || error instanceof TransientError) return error;
+  if (isConnectionLoss(error)) {
+    // Which words arrive depends on a race (the server's FATAL, the socket's EPIPE, postgres.js's
+    // CONNECTION_CLOSED): one message for all of them.
+    return new TransientError(
+      `loading ${file} into raw.users failed: the warehouse connection broke ` +
+        `(${errorMessage(error)}); raw.users is unchanged. Retrying may succeed.`,
+      { cause: error },
+    );
+  }
   const pg = error instanceof postgres.PostgresError ? error : undefined;
   const message = `loading ${file} into raw.users failed: ${errorMessage(error)}` +
     `${pg?.where ? ` (${pg.where})` : ""}; raw.users is unchanged`;
@@ -354,24 +377,4 @@ function describeLoadError(error: unknown, file: string): Error {
     );
   }
   return new TransientError(`${message}. Retrying may succeed.`, { cause: error });
-}
-
-async function recordFailedBatch(
-  sql: Sql,
-  batch: {
-    batchId: string;
-    ds: string;
-    file: string;
-    error: string;
-    vouched: boolean;
-    startedAt: Date;
-  },
-): Promise<void> {
-  await sql`
-    insert into meta.load_batches (
-      batch_id, ds, file, status, error, vouched, started_at, finished_at
-    ) values (
-      ${batch.batchId}, ${batch.ds}::date, ${batch.file}, 'failed', ${batch.error},
-      ${batch.vouched}, ${batch.startedAt}, now()
-    )`;
 }

@@ -9,7 +9,8 @@
  *    internal `reject`, so we listen there.
  * 2. {@linkcode onConnectionCutDuringCopy}: when the server cuts the connection mid-COPY,
  *    postgres.js can throw from a timer after its socket is gone (connection.js `nextWrite`)
- *    instead of rejecting our query; it surfaces as an uncaught error event.
+ *    instead of rejecting our query, which then never settles; it surfaces as an uncaught error
+ *    event, and `CopyWriter` turns it into the failure of the COPY in progress.
  *
  * @module
  */
@@ -45,11 +46,11 @@ export function serverErrorOf(query: CopyQuery): Promise<never> {
 /**
  * Calls `handle` with the error postgres.js throws from a timer when the server cut the
  * connection mid-COPY (connection.js `nextWrite`), instead of letting it crash the process
- * with a stack trace. The transaction died with the connection, so nothing was loaded.
+ * with a stack trace; `handle` returns false for an error it does not own (while no COPY is in
+ * progress), which then crashes the process as any uncaught error does.
  */
-export function onConnectionCutDuringCopy(handle: (error: unknown) => void): void {
+export function onConnectionCutDuringCopy(handle: (error: unknown) => boolean): void {
   addEventListener("error", (event) => {
-    event.preventDefault();
-    handle(event.error);
+    if (handle(event.error)) event.preventDefault();
   });
 }

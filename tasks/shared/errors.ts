@@ -60,6 +60,23 @@ export function isTransientPostgresError(error: unknown): boolean {
   return sqlstate !== undefined && TRANSIENT_SQLSTATE.test(sqlstate);
 }
 
+const CONNECTION_LOSS = new Set([
+  "EPIPE",
+  "ECONNRESET",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01", // admin_shutdown: pg_terminate_backend, or the server stopping
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+]);
+
+/** Whether `error` says the connection itself went away (rather than the data being wrong). */
+export function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && CONNECTION_LOSS.has(code);
+}
+
 /** The exit code for a thrown value (see {@linkcode failureClassOf}). */
 export function exitCodeFor(error: unknown): number {
   return ExitCode[failureClassOf(error)];

@@ -10,7 +10,7 @@
  * const run = fixture.launch("pipelines/cli.ts", { args: ["run", "extract_load"] });
  * const copy = await fixture.waitForSession({
  *   application: "randomuser-elt:load:%",
- *   query: "copy users_stage%",
+ *   query: "copy %",
  * });
  * Deno.kill(copy.clientPid, "SIGKILL");
  * ```

@@ -1,6 +1,6 @@
 /**
- * Crashes: `kill -9` of the load mid-COPY (through the runner and alone), of the extract
- * mid-download, and of the scheduler mid-run. Nothing half-done may be visible afterwards, and
+ * Crashes: `kill -9` mid-COPY (of the streamed extract --load through the runner, and of the
+ * load alone), of the extract mid-download, and of the scheduler mid-run. Nothing half-done may be visible afterwards, and
  * the next try or start must finish the work with every row in place.
  */
 import assert from "node:assert/strict";
@@ -25,7 +25,8 @@ Deno.test("a load killed by kill -9 mid-COPY leaves nothing behind, and the next
   await using fixture = await createChaosFixture();
 
   await t.step(
-    "through the runner: the try is failed in the ledger and the retry loads every row",
+    "through the runner (the extract streams into COPY): the try is failed in the ledger and the " +
+      "retry loads every row",
     async () => {
       const started = performance.now();
       // The retry delay is the window in which we look at the warehouse between the two tries.
@@ -33,29 +34,29 @@ Deno.test("a load killed by kill -9 mid-COPY leaves nothing behind, and the next
         args: ["run", "extract_load", "--ds", DS],
         env: { USERS_PER_RUN: String(COPY_USERS), TASK_RETRIES: "1", TASK_RETRY_DELAY: "6s" },
       });
+      // The pipeline's extract streams the CSV into raw.users: its session is the one copying.
       const copy = await fixture.waitForSession({
-        application: "randomuser-elt:load:%",
-        query: "copy users_stage%",
+        application: "randomuser-elt:extract:%",
+        query: "copy %",
       });
       Deno.kill(copy.clientPid, "SIGKILL");
       await fixture.waitForSessionEnd(copy.backendPid);
 
-      // Between the tries: the killed try is failed, the session's transaction and its temporary
-      // staging table died with it, and raw.users holds nothing of the half-copied file.
+      // Between the tries: the killed try is failed, the session's transaction died with it, and
+      // raw.users holds nothing of the half-copied file.
       await waitUntil(
         async () =>
           (await fixture.tries({ pipeline: "extract_load", ds: DS })).some((attempt) =>
-            attempt.task === "load" && attempt.state === "failed"
+            attempt.task === "extract" && attempt.state === "failed"
           ),
-        { what: "the killed load try to be marked failed" },
+        { what: "the killed extract try to be marked failed" },
       );
       const between = await fixture.tries({ pipeline: "extract_load", ds: DS });
       assert.deepEqual(between.map((x) => `${x.task}#${x.try_number}:${x.state}`), [
         "migrate#1:succeeded",
-        "extract#1:succeeded",
-        "load#1:failed",
+        "extract#1:failed",
       ]);
-      assert.match(between[2]?.error ?? "", /signal SIGKILL/);
+      assert.match(between[1]?.error ?? "", /signal SIGKILL/);
       const [leftovers] = await fixture.db.sql<{ stages: number; open: number }[]>`
         select (select count(*)::int from pg_class where relname = 'users_stage') as stages,
                (select count(*)::int from pg_stat_activity
@@ -69,9 +70,9 @@ Deno.test("a load killed by kill -9 mid-COPY leaves nothing behind, and the next
       const tries = await fixture.tries({ pipeline: "extract_load", ds: DS });
       assert.deepEqual(tries.map((x) => `${x.task}#${x.try_number}:${x.state}:${x.rows}`), [
         "migrate#1:succeeded:0",
-        `extract#1:succeeded:${COPY_USERS}`,
-        "load#1:failed:null",
-        `load#2:succeeded:${COPY_USERS}`,
+        "extract#1:failed:null",
+        `extract#2:succeeded:${COPY_USERS}`,
+        `load#1:succeeded:${COPY_USERS}`,
       ]);
       const users = await fixture.rawUsers();
       assert.deepEqual([users.rows, users.ids], [COPY_USERS, COPY_USERS]);
@@ -80,7 +81,7 @@ Deno.test("a load killed by kill -9 mid-COPY leaves nothing behind, and the next
                count(*)::int as all from meta.load_batches`;
       assert.deepEqual(batches, { succeeded: 1, all: 1 });
       await recordChaos("crashes", {
-        scenario: "kill -9 of the load task mid-COPY, through the runner",
+        scenario: "kill -9 of the streamed extract --load mid-COPY, through the runner",
         faultsInjected: 1,
         runsRecovered: 1,
         rowsExpected: COPY_USERS,
@@ -101,7 +102,7 @@ Deno.test("a load killed by kill -9 mid-COPY leaves nothing behind, and the next
     const load = fixture.launch("tasks/load.ts", { args: ["--ds", other, "--unvouched"] });
     const copy = await fixture.waitForSession({
       application: "randomuser-elt:load:%",
-      query: "copy users_stage%",
+      query: "copy %",
     });
     Deno.kill(copy.clientPid, "SIGKILL");
     const killed = await load.finished;
