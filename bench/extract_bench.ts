@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { landingFiles } from "../tasks/landing/landing_zone.ts";
 import { seedFor } from "../tasks/extract/randomuser_client.ts";
 import type { Logger } from "../tasks/shared/logger.ts";
+import { EXTRACT_DENO_FLAGS } from "../pipelines/definitions.ts";
 import { startReplayServer } from "./replay_server.ts";
 import {
   assertSucceeded,
@@ -215,7 +216,11 @@ function runExtract(
   },
 ): Promise<TimedRun> {
   return runTimed(
-    denoScript("tasks/extract.ts", ["--ds", options.ds, "--users", String(users)]),
+    denoScript(
+      "tasks/extract.ts",
+      ["--ds", options.ds, "--users", String(users)],
+      EXTRACT_DENO_FLAGS,
+    ),
     {
       cwd: options.workspace,
       env: {

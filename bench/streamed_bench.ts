@@ -9,6 +9,7 @@
 import { landingFiles } from "../tasks/landing/landing_zone.ts";
 import { seedFor } from "../tasks/extract/randomuser_client.ts";
 import type { Logger } from "../tasks/shared/logger.ts";
+import { EXTRACT_DENO_FLAGS } from "../pipelines/definitions.ts";
 import { migrate } from "../tasks/warehouse/migrations.ts";
 import type { BenchDatabase } from "./bench_database.ts";
 import { median } from "./extract_bench.ts";
@@ -62,13 +63,11 @@ export async function benchStreamed(options: StreamedBenchOptions): Promise<Stre
   const file = landingFiles(dataDir, options.ds).csv;
   await migrate(db.sql);
   const checkpoints = await canCheckpoint(db);
-  const streamed = denoScript("tasks/extract.ts", [
-    "--ds",
-    options.ds,
-    "--users",
-    String(options.users),
-    "--load",
-  ]);
+  const streamed = denoScript(
+    "tasks/extract.ts",
+    ["--ds", options.ds, "--users", String(options.users), "--load"],
+    EXTRACT_DENO_FLAGS,
+  );
   const env = {
     DATABASE_URL: db.url,
     DATA_DIR: dataDir,

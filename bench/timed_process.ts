@@ -19,11 +19,18 @@ export interface CommandLine {
   readonly args: readonly string[];
 }
 
-/** `deno run -A --config deno.json <script> …args`, the way `deno task` runs a task. */
-export function denoScript(script: string, args: readonly string[] = []): CommandLine {
+/**
+ * `deno run -A --config deno.json …denoFlags <script> …args`, the way `deno task` and the runner
+ * run a task (the extract's flags are `EXTRACT_DENO_FLAGS`).
+ */
+export function denoScript(
+  script: string,
+  args: readonly string[] = [],
+  denoFlags: readonly string[] = [],
+): CommandLine {
   return {
     program: Deno.execPath(),
-    args: ["run", "-A", "--config", DENO_JSON, projectPath(script), ...args],
+    args: ["run", "-A", "--config", DENO_JSON, ...denoFlags, projectPath(script), ...args],
   };
 }
 

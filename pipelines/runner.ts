@@ -275,6 +275,7 @@ export class PipelineRunner {
         "-A",
         "--config",
         DENO_JSON,
+        ...(task.denoFlags ?? []),
         projectPath(task.script),
         ...(task.takesDs ? ["--ds", options.ds] : []),
         ...(task.takesDs && options.allowAnyDate ? ["--allow-any-date"] : []),

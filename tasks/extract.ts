@@ -19,7 +19,7 @@ import {
   usersOption,
 } from "./shared/task_command.ts";
 import { extractUsers } from "./extract/user_extract.ts";
-import { USER_COLUMNS } from "./extract/user_schema.ts";
+import { USER_COLUMNS } from "./extract/user_fields.ts";
 import { landingFiles } from "./landing/landing_zone.ts";
 import { loadSummaryFields } from "./load/copy_loader.ts";
 import { withStreamedLoad } from "./load/streamed_load.ts";

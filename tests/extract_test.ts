@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { assertExit, assertStderrLine, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
-import { USER_COLUMNS } from "../tasks/extract/user_schema.ts";
+import { USER_COLUMNS } from "../tasks/extract/user_fields.ts";
 import { parse } from "csv-parse/sync";
 
 const DS = "2026-01-01";

@@ -5,7 +5,7 @@ import {
   createPipelineFixture,
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
-import { USER_COLUMNS } from "../tasks/extract/user_schema.ts";
+import { USER_COLUMNS } from "../tasks/extract/user_fields.ts";
 import { rawUsersState } from "./helpers/raw_users.ts";
 
 const DS = "2026-01-01";

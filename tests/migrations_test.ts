@@ -3,7 +3,7 @@ import { assertExit, createPipelineFixture } from "./helpers/pipeline_fixture.ts
 import { createTestDatabase } from "./helpers/test_warehouse.ts";
 import { destructiveStatement, migrate, readMigrations } from "../tasks/warehouse/migrations.ts";
 import { TerminalError } from "../tasks/shared/errors.ts";
-import { USER_COLUMNS } from "../tasks/extract/user_schema.ts";
+import { USER_COLUMNS } from "../tasks/extract/user_fields.ts";
 import { connect } from "../tasks/warehouse/sql_client.ts";
 
 async function migrationsDir(files: Record<string, string>): Promise<string> {

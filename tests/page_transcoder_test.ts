@@ -9,7 +9,10 @@ import { csvLine } from "../tasks/extract/csv_text.ts";
 import { transcodePage } from "../tasks/extract/page_transcoder.ts";
 import { PageTranscoderPool } from "../tasks/extract/page_transcoder_pool.ts";
 import { userCsvLine } from "../tasks/extract/user_csv_line.ts";
-import { flattenUser, parseUser, unknownFields } from "../tasks/extract/user_schema.ts";
+import { z } from "zod";
+import { ISO_TIMESTAMP, UUID_TEXT } from "../tasks/extract/column_bounds.ts";
+import { flattenUser, KNOWN_FIELDS, unknownFields } from "../tasks/extract/user_fields.ts";
+import { parseUser, schemaFieldTree } from "../tasks/extract/user_schema.ts";
 import { applyDataFault } from "../tasks/stand_in/faults.ts";
 import { Random } from "../tasks/stand_in/seeded_random.ts";
 import { generatePage } from "../tasks/stand_in/user_generator.ts";
@@ -172,7 +175,7 @@ function pageBody(records: readonly unknown[], request: { seed: string; page: nu
   return new TextEncoder().encode(json.replace(":987654321,", ":1e999,"));
 }
 
-Deno.test("the fast path writes exactly the rows and reject reasons zod gives, over the whole corpus", () => {
+Deno.test("the fast path writes exactly the rows and reject reasons zod gives, over the whole corpus", async () => {
   const records = corpus();
   (records[3] as Record_ & { dob: Record_ }).dob.age = 987654321; // becomes Infinity on the way
   const request = { ds: "2026-01-01", seed: "corpus", page: 1, results: records.length };
@@ -203,7 +206,7 @@ Deno.test("the fast path writes exactly the rows and reject reasons zod gives, o
     }
   });
 
-  const page = transcodePage(body, request);
+  const page = await transcodePage(body, request);
   const text = new TextDecoder().decode(page.csv);
   assert.equal(text, expectedRows.join(""));
   assert.equal(page.rowEnds.length, expectedRows.length);
@@ -232,7 +235,7 @@ Deno.test("the worker pool transcodes pages as the main thread does, in any orde
     pages.map(({ request, results }) => pool.transcode(pageBody(results, request), request)),
   );
   for (const [i, { request, results }] of pages.entries()) {
-    const local = transcodePage(pageBody(results, request), request);
+    const local = await transcodePage(pageBody(results, request), request);
     assert.deepEqual(done[i], local);
   }
   // A body that is not the page asked for is a PageError (retried by the client), not a crash.
@@ -241,4 +244,10 @@ Deno.test("the worker pool transcodes pages as the main thread does, in any orde
     pool.transcode(new TextEncoder().encode('{"results": [1, 2'), request),
     (error: Error) => error.name === "PageError" && /not valid JSON/.test(error.message),
   );
+});
+
+Deno.test("the zod-free parts say what zod says: its patterns, and the schema's fields", () => {
+  assert.equal(ISO_TIMESTAMP.source, z.regexes.datetime({ offset: true }).source);
+  assert.equal(UUID_TEXT.source, z.regexes.guid.source);
+  assert.deepEqual(KNOWN_FIELDS, schemaFieldTree());
 });

@@ -7,6 +7,8 @@ import {
 } from "./helpers/pipeline_fixture.ts";
 import { collectStderr } from "./helpers/task_process.ts";
 import { todayUtc } from "../tasks/shared/dates.ts";
+import { DENO_JSON } from "../tasks/shared/paths.ts";
+import { definePipelines } from "../pipelines/definitions.ts";
 
 // Small runs and short retry delays: the behaviour is the same as at 10 000 users and 3 minutes.
 const FAST = { USERS_PER_RUN: "300", TASK_RETRY_DELAY: "50ms" };
@@ -468,4 +470,15 @@ Deno.test("a stop signal during a retry delay is final: no new try, the run fail
   assert.equal(run?.failure, "stopped");
   assert.match(run?.error ?? "", /^extract stopped after 1 try, during the retry delay/);
   assert.match(stderr.text, /msg="scheduler stopped"/);
+});
+
+Deno.test("deno task extract runs with the deno flags the pipeline's extract runs with", async () => {
+  const config = JSON.parse(await Deno.readTextFile(DENO_JSON)) as {
+    tasks: Record<string, { command: string }>;
+  };
+  const command = config.tasks.extract?.command ?? "";
+  const extract = definePipelines({ retries: 0, retryDelayMs: 0 }).extract_load.tasks
+    .find((task) => task.name === "extract");
+  assert.ok(extract?.denoFlags?.length, "the pipeline's extract has no deno flags");
+  assert.equal(command, `deno run -A ${extract.denoFlags.join(" ")} ${extract.script}`);
 });

@@ -14,7 +14,7 @@ import {
 } from "./helpers/pipeline_fixture.ts";
 import { LANDING_EDITS } from "./helpers/landing_edits.ts";
 import { rawUsersState } from "./helpers/raw_users.ts";
-import { USER_COLUMNS } from "../tasks/extract/user_schema.ts";
+import { USER_COLUMNS } from "../tasks/extract/user_fields.ts";
 import { readManifest } from "../tasks/landing/landing_manifest.ts";
 
 const DS = "2026-01-01";

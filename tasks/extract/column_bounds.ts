@@ -6,8 +6,6 @@
  *
  * @module
  */
-import { z } from "zod";
-
 /** PostgreSQL `integer` (int4). */
 export const INT4_MIN = -2_147_483_648;
 export const INT4_MAX = 2_147_483_647;
@@ -26,10 +24,15 @@ export const TIMESTAMP_MAX_FRACTION_DIGITS = 6;
 
 /** A decimal number as PostgreSQL's numeric input reads it (no exponent, no NaN). */
 export const DECIMAL_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
-/** ISO 8601 with seconds and `Z` or a `±HH:MM` offset: zod's own `z.iso.datetime` pattern. */
-export const ISO_TIMESTAMP: RegExp = z.regexes.datetime({ offset: true });
-/** 8-4-4-4-12 hex digits: zod's own `z.guid` pattern, which PostgreSQL's uuid input takes. */
-export const UUID_TEXT: RegExp = z.regexes.guid;
+// The two patterns below are zod 4.6.7's own (`z.regexes.datetime({ offset: true })` and
+// `z.regexes.guid`), copied so that this module — and the extract's workers — need no zod; a test
+// holds them equal to zod's.
+/** ISO 8601 with seconds and `Z` or a `±HH:MM` offset: what `z.iso.datetime` accepts. */
+export const ISO_TIMESTAMP =
+  /^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|([+-](?:[01]\d|2[0-3]):[0-5]\d)))$/;
+/** 8-4-4-4-12 hex digits: what `z.guid` accepts, and PostgreSQL's uuid input takes. */
+export const UUID_TEXT =
+  /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
 
 const OFFSET = /([+-])(\d\d):(\d\d)$/;
 const FRACTION = /\.(\d+)/;

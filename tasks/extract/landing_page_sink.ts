@@ -36,6 +36,10 @@ export interface LandingPageSinkOptions {
   rejects: ByteSink;
   /** The CSV header. */
   columns: readonly string[];
+  /** Users the run asked for: the uuid set is sized for them once. */
+  expectedUsers?: number;
+  /** Where a page's CSV buffer goes once written (a pool); default: freed at once. */
+  recycle?: (buffer: ArrayBuffer) => void;
   logger?: Logger;
   /** Called after each page, with the counts so far (progress). */
   onPage?: (stats: ExtractStats, page: number) => void;
@@ -70,7 +74,7 @@ export class LandingPageSink extends WritableStream<TranscodedPage> {
   constructor(options: LandingPageSinkOptions) {
     const stats = { users: 0, rejects: 0, duplicates: 0, pages: 0, apiBytes: 0 };
     const sources: PageSource[] = [];
-    const seen = new UuidSet();
+    const seen = new UuidSet(options.expectedUsers);
     const drift = new Set<string>();
     const write = (bytes: Uint8Array) =>
       options.copy
@@ -108,6 +112,7 @@ export class LandingPageSink extends WritableStream<TranscodedPage> {
           csv.length > 0 ? write(csv) : undefined,
           page.rejects.length > 0 ? options.rejects.write(page.rejects) : undefined,
         ]);
+        release(page, options.recycle);
         stats.users += rows - repeated.length;
         stats.rejects += page.rejectCount;
         stats.duplicates += repeated.length;
@@ -130,6 +135,16 @@ export class LandingPageSink extends WritableStream<TranscodedPage> {
   get sources(): readonly PageSource[] {
     return [...this.#sources];
   }
+}
+
+/**
+ * Frees the page's buffers now (they are written), rather than at the next garbage collection,
+ * which on this thread — it allocates little else — may be many pages away.
+ */
+function release(page: TranscodedPage, recycle?: (buffer: ArrayBuffer) => void): void {
+  if (recycle) recycle(page.csv.buffer);
+  else page.csv.buffer.transfer(0);
+  for (const view of [page.rowEnds, page.uuids, page.rejects]) view.buffer.transfer(0);
 }
 
 /** The page's CSV without the rows at the (ascending) indices `drop`. */

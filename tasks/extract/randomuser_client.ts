@@ -70,6 +70,8 @@ export interface RandomUserClientOptions {
   maxRetryDelayMs?: number;
   /** Called before each retry (for logs). */
   onRetry?: (event: RetryEvent) => void;
+  /** Where response bodies are read into (a pool of reusable buffers); default: new ones. */
+  allocate?: (size: number) => ArrayBuffer;
 }
 
 /** Options for {@linkcode RandomUserClient.pages}. */
@@ -94,6 +96,7 @@ export class RandomUserClient {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  readonly #allocate: (size: number) => ArrayBuffer;
 
   constructor(options: RandomUserClientOptions) {
     this.#baseUrl = new URL(options.baseUrl);
@@ -102,6 +105,7 @@ export class RandomUserClient {
     this.#baseDelayMs = options.retryBaseDelayMs ?? 500;
     this.#maxDelayMs = options.maxRetryDelayMs ?? 300_000;
     this.#onRetry = options.onRetry;
+    this.#allocate = options.allocate ?? ((size) => new ArrayBuffer(size));
   }
 
   /** Total pages of a run of `users` users at `pageSize` per page. */
@@ -229,7 +233,7 @@ export class RandomUserClient {
         signal: controller.signal,
         headers: { accept: "application/json" },
       });
-      body = await readBody(response);
+      body = await readBody(response, this.#allocate);
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
       if (error instanceof AttemptError) throw error;
@@ -279,28 +283,39 @@ class AttemptError extends Error {
 }
 
 /**
- * The whole body in one buffer: sized by `Content-Length` when the server sends it (no growing
- * copies, so a page costs its own size once), else grown as it arrives. A body shorter than its
- * `Content-Length` is an {@linkcode AttemptError}.
+ * The whole body in one buffer (from `allocate`, which may hand out a larger reused one): sized
+ * by `Content-Length` when the server sends it (no growing copies, so a page costs its own size
+ * once), else grown as it arrives. A body shorter than its `Content-Length` is an
+ * {@linkcode AttemptError}.
  */
-async function readBody(response: Response): Promise<Uint8Array> {
+async function readBody(
+  response: Response,
+  allocate: (size: number) => ArrayBuffer,
+): Promise<Uint8Array> {
   const declared = Number(response.headers.get("content-length") ?? NaN);
   if (!response.body) return new Uint8Array(0);
-  let buffer = new Uint8Array(Number.isSafeInteger(declared) && declared >= 0 ? declared : 1 << 16);
+  let buffer = new Uint8Array(
+    allocate(Number.isSafeInteger(declared) && declared >= 0 ? declared : 1 << 16),
+  );
   let length = 0;
   for await (const chunk of response.body) {
     if (length + chunk.length > buffer.length) {
-      const grown = new Uint8Array(Math.max(buffer.length * 2, length + chunk.length));
+      const grown = new Uint8Array(allocate(Math.max(buffer.length * 2, length + chunk.length)));
       grown.set(buffer.subarray(0, length));
       buffer = grown;
     }
     buffer.set(chunk, length);
     length += chunk.length;
+    // The chunk is copied: free it now. This thread allocates little else, so its garbage
+    // collector runs rarely, and a page's chunks would otherwise wait for it (issue 18).
+    if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) {
+      (chunk.buffer as ArrayBuffer).transfer(0);
+    }
   }
   if (Number.isSafeInteger(declared) && length !== declared) {
     throw new AttemptError(`the body ended after ${length} of its ${declared} bytes`);
   }
-  return length === buffer.length ? buffer : buffer.subarray(0, length);
+  return buffer.subarray(0, length);
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; `undefined` when absent. */

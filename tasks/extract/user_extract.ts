@@ -24,7 +24,7 @@ import { RandomUserClient, type RandomUserClientOptions, seedFor } from "./rando
 import { AtomicFile } from "../shared/atomic_file.ts";
 import { type ByteSink, LandingPageSink } from "./landing_page_sink.ts";
 import { PageTranscoderPool } from "./page_transcoder_pool.ts";
-import { USER_COLUMNS } from "./user_schema.ts";
+import { USER_COLUMNS } from "./user_fields.ts";
 
 /**
  * The extract's version, written into every manifest: bump it when the CSV contract or the
@@ -91,8 +91,15 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
   const { ds, users, logger } = options;
   const files = landingFiles(options.dataDir, ds);
   await checkLandingKinds(files);
+  // Bytes in flight are bounded by pages: at most `concurrency` bodies downloading or waiting, one
+  // page per worker being transcoded, and their CSV buffers; the pool keeps that many for reuse.
+  const workers = options.workers ?? PageTranscoderPool.defaultSize();
+  using pool = PageTranscoderPool.create(workers, {
+    buffers: 2,
+  });
   const client = new RandomUserClient({
     ...options.api,
+    allocate: (size) => pool.buffers.take(size),
     onRetry: (event) =>
       logger?.warn("retrying page", {
         page: event.page,
@@ -115,6 +122,8 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
     csv,
     rejects: rejectsFile,
     columns: USER_COLUMNS,
+    expectedUsers: users,
+    recycle: (buffer) => pool.buffers.give(buffer),
     ...(options.copy ? { copy: options.copy } : {}),
     ...(logger ? { logger } : {}),
     onPage: (stats, page) => {
@@ -138,7 +147,6 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
 
   const seed = seedFor(ds);
   let manifest: AtomicFile | undefined;
-  using pool = PageTranscoderPool.create(options.workers ?? PageTranscoderPool.defaultSize());
   try {
     await client.pages(
       {

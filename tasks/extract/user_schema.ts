@@ -1,17 +1,19 @@
 /**
- * The Random User record: its zod schema (validation at the edge, as strict as the columns of
- * `raw.users`: see `column_bounds.ts`), and its flattening into one CSV row whose columns are the
- * API's fields joined with `_` (`name_first`, `dob_age`, …).
+ * The Random User record's zod schema: validation at the edge, as strict as the columns of
+ * `raw.users` (see `column_bounds.ts`). Its fields and their flattening into CSV columns are in
+ * `user_fields.ts`, which needs no zod (the extract's workers load zod only when a record needs
+ * it).
  *
  * @example
  * ```ts
  * const result = parseUser(record);
- * if (result.ok) console.log(flattenUser(result.user)); // ["female", "Miss", "Jennie", …]
+ * if (!result.ok) console.log(result.reason); // "dob.age: Invalid input: expected number, …"
  * ```
  *
  * @module
  */
 import { z } from "zod";
+import type { FieldTree } from "./user_fields.ts";
 import {
   DECIMAL_TEXT,
   fractionDigits,
@@ -112,54 +114,6 @@ export const userSchema = z.object({
 /** A validated API user. */
 export type User = z.infer<typeof userSchema>;
 
-/** One CSV row: values in {@linkcode USER_COLUMNS} order; `null` is SQL NULL. */
-export type UserRow = Array<string | number | null>;
-
-const FIELDS: ReadonlyArray<readonly [string, (user: User) => string | number | null]> = [
-  ["gender", (u) => u.gender],
-  ["name_title", (u) => u.name.title],
-  ["name_first", (u) => u.name.first],
-  ["name_last", (u) => u.name.last],
-  ["location_street_number", (u) => u.location.street.number],
-  ["location_street_name", (u) => u.location.street.name],
-  ["location_city", (u) => u.location.city],
-  ["location_state", (u) => u.location.state],
-  ["location_country", (u) => u.location.country],
-  ["location_postcode", (u) => String(u.location.postcode)],
-  ["location_coordinates_latitude", (u) => u.location.coordinates.latitude],
-  ["location_coordinates_longitude", (u) => u.location.coordinates.longitude],
-  ["location_timezone_offset", (u) => u.location.timezone.offset],
-  ["location_timezone_description", (u) => u.location.timezone.description],
-  ["email", (u) => u.email],
-  ["login_uuid", (u) => u.login.uuid],
-  ["login_username", (u) => u.login.username],
-  ["login_password", (u) => u.login.password],
-  ["login_salt", (u) => u.login.salt],
-  ["login_md5", (u) => u.login.md5],
-  ["login_sha1", (u) => u.login.sha1],
-  ["login_sha256", (u) => u.login.sha256],
-  ["dob_date", (u) => u.dob.date],
-  ["dob_age", (u) => u.dob.age],
-  ["registered_date", (u) => u.registered.date],
-  ["registered_age", (u) => u.registered.age],
-  ["phone", (u) => u.phone],
-  ["cell", (u) => u.cell],
-  ["id_name", (u) => u.id.name],
-  ["id_value", (u) => u.id.value],
-  ["picture_large", (u) => u.picture.large],
-  ["picture_medium", (u) => u.picture.medium],
-  ["picture_thumbnail", (u) => u.picture.thumbnail],
-  ["nat", (u) => u.nat],
-];
-
-/** The CSV header: every API field, flattened with `_`, in the API's order. */
-export const USER_COLUMNS: readonly string[] = Object.freeze(FIELDS.map(([name]) => name));
-
-/** Flattens a validated user into a row aligned with {@linkcode USER_COLUMNS}. */
-export function flattenUser(user: User): UserRow {
-  return FIELDS.map(([, read]) => read(user));
-}
-
 /** The outcome of validating one API record. */
 export type ParsedUser = { ok: true; user: User } | { ok: false; reason: string };
 
@@ -173,60 +127,11 @@ export function parseUser(record: unknown): ParsedUser {
   return { ok: false, reason };
 }
 
-/** The fields the schema knows, as a tree: `null` for a leaf, a subtree for a nested object. */
-type FieldTree = { readonly [field: string]: FieldTree | null };
-
-function fieldTree(schema: z.ZodObject): FieldTree {
+/** The fields of the schema as a tree (`null` for a leaf), to compare with `user_fields.ts`. */
+export function schemaFieldTree(schema: z.ZodObject = userSchema): FieldTree {
   const tree: Record<string, FieldTree | null> = {};
   for (const [field, child] of Object.entries(schema.shape)) {
-    tree[field] = child instanceof z.ZodObject ? fieldTree(child) : null;
+    tree[field] = child instanceof z.ZodObject ? schemaFieldTree(child) : null;
   }
   return tree;
-}
-
-const KNOWN_FIELDS = fieldTree(userSchema);
-
-function fieldsIn(path: string): number {
-  let tree: FieldTree | null | undefined = KNOWN_FIELDS;
-  for (const field of path.split(".").filter(Boolean)) tree = tree?.[field];
-  if (!tree) throw new RangeError(`the schema has no object at ${path}`);
-  return Object.keys(tree).length;
-}
-
-/** How many fields each object of a record has in the contract: a quick check for drift. */
-export const KNOWN_FIELD_COUNT = Object.freeze({
-  user: fieldsIn(""),
-  name: fieldsIn("name"),
-  location: fieldsIn("location"),
-  street: fieldsIn("location.street"),
-  coordinates: fieldsIn("location.coordinates"),
-  timezone: fieldsIn("location.timezone"),
-  login: fieldsIn("login"),
-  dob: fieldsIn("dob"),
-  registered: fieldsIn("registered"),
-  id: fieldsIn("id"),
-  picture: fieldsIn("picture"),
-});
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/**
- * The fields of an API record that the schema does not know (schema drift), at any depth, as
- * dotted paths: `["location.extra", "login.mfa_secret"]`.
- */
-export function unknownFields(record: unknown): string[] {
-  const found: string[] = [];
-  const walk = (value: unknown, known: FieldTree, prefix: string) => {
-    if (!isPlainObject(value)) return;
-    for (const [field, child] of Object.entries(value)) {
-      // Own fields only: a record may well carry "constructor" or "__proto__".
-      const subtree = Object.hasOwn(known, field) ? known[field] : undefined;
-      if (subtree === undefined) found.push(prefix + field);
-      else if (subtree !== null) walk(child, subtree, `${prefix}${field}.`);
-    }
-  };
-  walk(record, KNOWN_FIELDS, "");
-  return found;
 }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { parse } from "csv-parse/sync";
 import { assertExit } from "../helpers/pipeline_fixture.ts";
-import { USER_COLUMNS } from "../../tasks/extract/user_schema.ts";
+import { USER_COLUMNS } from "../../tasks/extract/user_fields.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { createChaosFixture, secondsSince } from "./chaos_fixture.ts";
 import { HOSTILE_TEXT as HOSTILE } from "../helpers/hostile_text.ts";

@@ -1,0 +1,107 @@
+/**
+ * The record-by-record page reader against `JSON.parse` of the whole body: over every truncation
+ * and thousands of random byte mutations of a real page, and over layouts a server may choose
+ * (spaces, key order, an error answer), both accept the same bodies with the same records, and
+ * refuse the same ones.
+ */
+import assert from "node:assert/strict";
+import { PageError, readApiPage } from "../tasks/extract/api_page.ts";
+import { Random } from "../tasks/stand_in/seeded_random.ts";
+import { generatePage } from "../tasks/stand_in/user_generator.ts";
+
+const REQUEST = { seed: "reader", page: 1, results: 3 };
+
+/** The reference: the whole body through JSON.parse, then the same checks. */
+function wholeBody(body: Uint8Array): unknown[] | "refused" {
+  let json: { results?: unknown; info?: { seed?: unknown; page?: unknown } };
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch {
+    return "refused";
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return "refused";
+  if (!Array.isArray(json.results) || json.results.length !== REQUEST.results) return "refused";
+  const info = typeof json.info === "object" && json.info !== null ? json.info : undefined;
+  if (info && (info.seed !== REQUEST.seed || Number(info.page) !== REQUEST.page)) return "refused";
+  return json.results;
+}
+
+function ours(body: Uint8Array): unknown[] | "refused" {
+  try {
+    return [...readApiPage(body, REQUEST)];
+  } catch (error) {
+    if (error instanceof PageError) return "refused";
+    throw error;
+  }
+}
+
+const page = generatePage({ ...REQUEST });
+const body = new TextEncoder().encode(JSON.stringify(page));
+
+Deno.test("the page reader accepts what JSON.parse accepts, in any layout", () => {
+  const layouts = [
+    JSON.stringify(page),
+    JSON.stringify(page, null, 2),
+    JSON.stringify({ info: page.info, results: page.results }),
+    ` \r\n\t${JSON.stringify({ extra: [1, { a: "]}" }], ...page })}\n `,
+    JSON.stringify({ results: page.results }),
+  ];
+  for (const layout of layouts) {
+    const bytes = new TextEncoder().encode(layout);
+    assert.deepEqual(ours(bytes), page.results);
+    assert.deepEqual(ours(bytes), wholeBody(bytes));
+  }
+});
+
+Deno.test("the page reader refuses what JSON.parse refuses: every truncation, random mutations", () => {
+  for (let length = 0; length < body.length; length++) {
+    const cut = body.subarray(0, length);
+    assert.equal(ours(cut), "refused", `a body cut at ${length} bytes was accepted`);
+    assert.equal(wholeBody(cut), "refused");
+  }
+  const random = new Random(2026, 12, 3, 18);
+  const bytes = new TextEncoder().encode('{}[],:"\\ x0-.e\n');
+  let accepted = 0;
+  for (let i = 0; i < 5_000; i++) {
+    const mutated = body.slice();
+    for (let m = 0; m <= random.int(2); m++) {
+      mutated[random.int(mutated.length)] = bytes[random.int(bytes.length)]!;
+    }
+    const expected = wholeBody(mutated);
+    assert.deepEqual(ours(mutated), expected, new TextDecoder().decode(mutated).slice(0, 200));
+    if (expected !== "refused") accepted++;
+  }
+  assert.ok(accepted > 100 && accepted < 4_900, `${accepted} mutations accepted`);
+
+  // Every byte of the page's own structure — its start, the joints between records, `info` —
+  // replaced by every structural character, one at a time.
+  const text = new TextDecoder().decode(body);
+  const joints = [...text.matchAll(/\},\{"gender"/g)].map((match) => match.index);
+  const positions = [
+    ...Array.from({ length: 16 }, (_, i) => i),
+    ...joints.flatMap((at) => [at - 1, at, at + 1, at + 2, at + 3]),
+    ...Array.from({ length: 90 }, (_, i) => body.length - 90 + i),
+  ];
+  for (const position of positions) {
+    for (const byte of bytes) {
+      const mutated = body.slice();
+      mutated[position] = byte;
+      assert.deepEqual(ours(mutated), wholeBody(mutated), `byte ${position} set to ${byte}`);
+    }
+  }
+});
+
+Deno.test("the page reader says what is wrong with a page that is not the one asked for", () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ error: "Uh oh, something has gone wrong." }, /no "results" array: Uh oh/],
+    [{ results: "none" }, /"results" is not an array/],
+    [{ ...page, results: page.results.slice(1) }, /the page has 2 users, expected 3/],
+    [{ ...page, info: { ...page.info, page: 2 } }, /is for seed reader page 2, expected .* page 1/],
+  ];
+  for (const [json, message] of cases) {
+    assert.throws(
+      () => [...readApiPage(new TextEncoder().encode(JSON.stringify(json)), REQUEST)],
+      (error: Error) => error instanceof PageError && message.test(error.message),
+    );
+  }
+});
