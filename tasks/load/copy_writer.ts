@@ -90,15 +90,17 @@ export class CopyWriter {
     return this.#bytes;
   }
 
-  /** Sends `chunk`; rejects with the server's error when it refused the COPY. */
+  /**
+   * Sends `chunk` (postgres.js copies it into its own message at once, so the caller may reuse it
+   * when this returns); waits only when the connection pushes back. Rejects with the server's
+   * error when it refused the COPY.
+   */
   async write(chunk: Uint8Array): Promise<void> {
     this.#hash.update(chunk);
     this.#bytes += chunk.length;
-    const written = new Promise<void>((resolve, reject) =>
-      this.#stream.write(chunk, (error) => error ? reject(error) : resolve())
-    );
-    written.catch(() => {}); // raced below; the server's error is the one reported
-    await Promise.race([written, this.#serverError]);
+    if (this.#stream.write(chunk)) return;
+    const drained = new Promise<void>((resolve) => this.#stream.once("drain", resolve));
+    await Promise.race([drained, this.#serverError]);
   }
 
   /** Ends the data; resolves when the server has taken every row, rejects when it refused one. */
