@@ -18,8 +18,8 @@ import { ulid } from "ulid";
 import type { LandingFiles } from "../landing/landing_zone.ts";
 import { readManifest } from "../landing/landing_manifest.ts";
 import type { Sql } from "../warehouse/sql_client.ts";
+import { checkHeader } from "./csv_header.ts";
 import {
-  checkHeader,
   copyFileInto,
   describeLoadError,
   type LoadSummary,
