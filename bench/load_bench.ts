@@ -62,7 +62,7 @@ export interface LoadBenchResult {
 }
 
 /** The table psql loads: `raw.users`' columns, types, generated id and indexes. */
-export const PSQL_TABLE = "bench.users_psql";
+const PSQL_TABLE = "bench.users_psql";
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /** Runs the benchmark; see the module documentation. */
@@ -106,25 +106,20 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
     reloadSeconds.push(reload.wallSeconds);
 
     options.signal.throwIfAborted();
-    await reset(db, checkpoints);
-    const copy = await runTimed(psql.command, {
-      cwd: options.workspace,
-      env: {},
+    const psqlTime = await psql.time({
+      rows,
+      checkpoint: checkpoints,
+      workspace: options.workspace,
       tools: options.tools,
     });
-    assertSucceeded(copy, "psql \\copy");
-    const copied = await countRows(db, PSQL_TABLE);
-    if (copied !== rows) {
-      throw new Error(`psql loaded ${copied} rows and deno task load ${rows}: not the same work`);
-    }
-    psqlSeconds.push(copy.wallSeconds);
+    psqlSeconds.push(psqlTime);
     logger.info("load repetition", {
       rep,
       of: options.reps,
       rows,
       ours_s: load.wallSeconds.toFixed(2),
       reload_s: reload.wallSeconds.toFixed(2),
-      psql_s: copy.wallSeconds.toFixed(2),
+      psql_s: psqlTime.toFixed(2),
     });
   }
   const oursMedian = median(oursSeconds);
@@ -153,6 +148,10 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
 /** `psql \copy` of a CSV into `bench.users_psql` (raw.users' twin): the reference of a load. */
 export interface PsqlReference {
   readonly command: CommandLine;
+  /** Empties the table, runs the copy, checks it loaded `rows`; its wall time in seconds. */
+  time(
+    options: { rows: number; checkpoint: boolean; workspace: string; tools: TimingTools },
+  ): Promise<number>;
 }
 
 /** Creates `bench.users_psql` like `raw.users` and the `psql \copy` command that fills it. */
@@ -166,20 +165,35 @@ export async function psqlReference(db: BenchDatabase, file: string): Promise<Ps
       alter column _ds set default '2026-01-01',
       alter column _batch_id set default 'psql',
       alter column _loaded_at set default now()`;
+  const command: CommandLine = {
+    program: "psql",
+    args: [
+      db.url,
+      "-X",
+      "-q",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-c",
+      `\\copy ${PSQL_TABLE} (${columns.join(", ")}) FROM '${
+        file.replaceAll("'", "''")
+      }' CSV HEADER`,
+    ],
+  };
   return {
-    command: {
-      program: "psql",
-      args: [
-        db.url,
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-c",
-        `\\copy ${PSQL_TABLE} (${columns.join(", ")}) FROM '${
-          file.replaceAll("'", "''")
-        }' CSV HEADER`,
-      ],
+    command,
+    async time(options) {
+      await reset(db, options.checkpoint);
+      const copy = await runTimed(command, {
+        cwd: options.workspace,
+        env: {},
+        tools: options.tools,
+      });
+      assertSucceeded(copy, "psql \\copy");
+      const copied = await countRows(db, PSQL_TABLE);
+      if (copied !== options.rows) {
+        throw new Error(`psql loaded ${copied} rows, not ${options.rows}: not the same work`);
+      }
+      return copy.wallSeconds;
     },
   };
 }
@@ -203,7 +217,7 @@ export async function reset(db: BenchDatabase, checkpoint: boolean): Promise<voi
 }
 
 /** Rows in `table` (`schema.table`). */
-export async function countRows(db: BenchDatabase, table: string): Promise<number> {
+async function countRows(db: BenchDatabase, table: string): Promise<number> {
   // postgres.js quotes `schema.table` as "schema"."table".
   const [row] = await db.sql<{ rows: number }[]>`select count(*)::int as rows from ${
     db.sql(table)

@@ -13,7 +13,7 @@ import { EXTRACT_DENO_FLAGS } from "../pipelines/definitions.ts";
 import { migrate } from "../tasks/warehouse/migrations.ts";
 import type { BenchDatabase } from "./bench_database.ts";
 import { median } from "./extract_bench.ts";
-import { canCheckpoint, countRows, PSQL_TABLE, psqlReference, reset } from "./load_bench.ts";
+import { canCheckpoint, psqlReference, reset } from "./load_bench.ts";
 import { startReplayServer } from "./replay_server.ts";
 import { assertSucceeded, denoScript, runTimed, type TimingTools } from "./timed_process.ts";
 
@@ -99,21 +99,18 @@ export async function benchStreamed(options: StreamedBenchOptions): Promise<Stre
 
     options.signal.throwIfAborted();
     psql ??= await psqlReference(db, file);
-    await reset(db, checkpoints);
-    const copy = await runTimed(psql.command, {
-      cwd: options.workspace,
-      env: {},
+    const psqlTime = await psql.time({
+      rows: options.users,
+      checkpoint: checkpoints,
+      workspace: options.workspace,
       tools: options.tools,
     });
-    assertSucceeded(copy, "psql \\copy");
-    const copied = await countRows(db, PSQL_TABLE);
-    if (copied !== options.users) throw new Error(`psql loaded ${copied} rows`);
-    psqlSeconds.push(copy.wallSeconds);
+    psqlSeconds.push(psqlTime);
     logger.info("streamed extract_load repetition", {
       rep,
       of: options.reps,
       streamed_s: run.wallSeconds.toFixed(2),
-      psql_s: copy.wallSeconds.toFixed(2),
+      psql_s: psqlTime.toFixed(2),
     });
   }
   const streamedMedian = median(streamedSeconds);

@@ -11,7 +11,12 @@ import { PageTranscoderPool } from "../tasks/extract/page_transcoder_pool.ts";
 import { userCsvLine } from "../tasks/extract/user_csv_line.ts";
 import { z } from "zod";
 import { ISO_TIMESTAMP, UUID_TEXT } from "../tasks/extract/column_bounds.ts";
-import { flattenUser, KNOWN_FIELDS, unknownFields } from "../tasks/extract/user_fields.ts";
+import {
+  type FieldTree,
+  flattenUser,
+  KNOWN_FIELDS,
+  unknownFields,
+} from "../tasks/extract/user_fields.ts";
 import { parseUser, schemaFieldTree } from "../tasks/extract/user_schema.ts";
 import { applyDataFault } from "../tasks/stand_in/faults.ts";
 import { Random } from "../tasks/stand_in/seeded_random.ts";
@@ -21,56 +26,18 @@ import { HOSTILE_TEXT } from "./helpers/hostile_text.ts";
 
 type Record_ = Record<string, unknown>;
 
-/** Every field path of a record, leaves and objects. */
-const PATHS = [
-  "gender",
-  "name",
-  "name.title",
-  "name.first",
-  "name.last",
-  "location",
-  "location.street",
-  "location.street.number",
-  "location.street.name",
-  "location.city",
-  "location.state",
-  "location.country",
-  "location.postcode",
-  "location.coordinates",
-  "location.coordinates.latitude",
-  "location.coordinates.longitude",
-  "location.timezone",
-  "location.timezone.offset",
-  "location.timezone.description",
-  "email",
-  "login",
-  "login.uuid",
-  "login.username",
-  "login.password",
-  "login.salt",
-  "login.md5",
-  "login.sha1",
-  "login.sha256",
-  "dob",
-  "dob.date",
-  "dob.age",
-  "registered",
-  "registered.date",
-  "registered.age",
-  "phone",
-  "cell",
-  "id",
-  "id.name",
-  "id.value",
-  "picture",
-  "picture.large",
-  "picture.medium",
-  "picture.thumbnail",
-  "nat",
+/** Every field path of a record, objects and leaves, and a few the contract does not have. */
+const PATHS: readonly string[] = [
+  ...(function paths(tree: FieldTree, prefix: string): string[] {
+    return Object.entries(tree).flatMap(([field, child]) => [
+      prefix + field,
+      ...(child ? paths(child, `${prefix}${field}.`) : []),
+    ]);
+  })(KNOWN_FIELDS, ""),
   "extra",
   "location.extra",
   "login.mfa_secret",
-] as const;
+];
 
 /** Values a mutation puts somewhere; `undefined` deletes the field. */
 const ODD_VALUES: readonly unknown[] = [
