@@ -39,6 +39,9 @@ if (import.meta.main) {
   const entryPoints = [
     "pipelines/cli.ts",
     ...filesIn("tasks", ".ts"),
+    // Loaded at run time by a worker, not imported by any entry point.
+    "tasks/extract/page_worker.ts",
+    "tasks/extract/user_schema.ts",
     "bench/main.ts",
     "tests/run.ts",
     ...filesIn("tests", "_test.ts"),
