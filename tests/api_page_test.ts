@@ -2,10 +2,12 @@
  * The record-by-record page reader against `JSON.parse` of the whole body: over every truncation
  * and thousands of random byte mutations of a real page, and over layouts a server may choose
  * (spaces, key order, an error answer), both accept the same bodies with the same records, and
- * refuse the same ones.
+ * refuse the same ones — with the extract's byte path (`user_csv_bytes.ts`) taking the records it
+ * can, and without it.
  */
 import assert from "node:assert/strict";
-import { PageError, readApiPage } from "../tasks/extract/api_page.ts";
+import { PageError, readApiPage, TAKEN } from "../tasks/extract/api_page.ts";
+import { UserCsvEncoder } from "../tasks/extract/user_csv_bytes.ts";
 import { Random } from "../tasks/stand_in/seeded_random.ts";
 import { generatePage } from "../tasks/stand_in/user_generator.ts";
 
@@ -26,13 +28,35 @@ function wholeBody(body: Uint8Array): unknown[] | "refused" {
   return json.results;
 }
 
-function ours(body: Uint8Array): unknown[] | "refused" {
+const strict = new TextDecoder("utf-8", { fatal: true });
+const encoder = new UserCsvEncoder();
+
+/**
+ * The reader's records. `byBytes`: the extract's byte path takes what it can, and each record it
+ * takes must be JSON on its own (else this throws, which fails the test): it stands for it.
+ */
+function ours(body: Uint8Array, byBytes: boolean): unknown[] | "refused" {
+  const taken: unknown[] = [];
+  const take = (bytes: Uint8Array, start: number) => {
+    const end = encoder.encode(bytes, start, new Uint32Array(4), 0);
+    if (end >= 0) taken.push(JSON.parse(strict.decode(bytes.subarray(start, end))));
+    return end;
+  };
   try {
-    return [...readApiPage(body, REQUEST)];
+    const records = [...readApiPage(body, REQUEST, undefined, byBytes ? take : undefined)];
+    return records.map((record) => record === TAKEN ? taken.shift() : record);
   } catch (error) {
     if (error instanceof PageError) return "refused";
     throw error;
   }
+}
+
+/** Both ways of reading agree with the reference; returns the reference. */
+function assertReadAsJsonParse(bytes: Uint8Array, message = ""): unknown[] | "refused" {
+  const expected = wholeBody(bytes);
+  assert.deepEqual(ours(bytes, false), expected, message);
+  assert.deepEqual(ours(bytes, true), expected, message);
+  return expected;
 }
 
 const page = generatePage({ ...REQUEST });
@@ -48,16 +72,16 @@ Deno.test("the page reader accepts what JSON.parse accepts, in any layout", () =
   ];
   for (const layout of layouts) {
     const bytes = new TextEncoder().encode(layout);
-    assert.deepEqual(ours(bytes), page.results);
-    assert.deepEqual(ours(bytes), wholeBody(bytes));
+    assert.deepEqual(assertReadAsJsonParse(bytes), page.results);
   }
 });
 
 Deno.test("the page reader refuses what JSON.parse refuses: every truncation, random mutations", () => {
   for (let length = 0; length < body.length; length++) {
     const cut = body.subarray(0, length);
-    assert.equal(ours(cut), "refused", `a body cut at ${length} bytes was accepted`);
     assert.equal(wholeBody(cut), "refused");
+    assert.equal(ours(cut, false), "refused", `a body cut at ${length} bytes was accepted`);
+    assert.equal(ours(cut, true), "refused", `a body cut at ${length} bytes was accepted`);
   }
   const random = new Random(2026, 12, 3, 18);
   const bytes = new TextEncoder().encode('{}[],:"\\ x0-.e\n');
@@ -67,8 +91,7 @@ Deno.test("the page reader refuses what JSON.parse refuses: every truncation, ra
     for (let m = 0; m <= random.int(2); m++) {
       mutated[random.int(mutated.length)] = bytes[random.int(bytes.length)]!;
     }
-    const expected = wholeBody(mutated);
-    assert.deepEqual(ours(mutated), expected, new TextDecoder().decode(mutated).slice(0, 200));
+    const expected = assertReadAsJsonParse(mutated, new TextDecoder().decode(mutated));
     if (expected !== "refused") accepted++;
   }
   assert.ok(accepted > 100 && accepted < 4_900, `${accepted} mutations accepted`);
@@ -86,7 +109,7 @@ Deno.test("the page reader refuses what JSON.parse refuses: every truncation, ra
     for (const byte of bytes) {
       const mutated = body.slice();
       mutated[position] = byte;
-      assert.deepEqual(ours(mutated), wholeBody(mutated), `byte ${position} set to ${byte}`);
+      assertReadAsJsonParse(mutated, `byte ${position} set to ${byte}`);
     }
   }
 });

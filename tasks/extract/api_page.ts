@@ -130,17 +130,30 @@ function expect(bytes: Uint8Array, at: number, code: number): number {
   return at + 1;
 }
 
+/** What {@linkcode readApiPage} hands out for a record its `take` took from the bytes. */
+export const TAKEN: unique symbol = Symbol("taken");
+
+/**
+ * Reads a record straight from the body's bytes, starting at `start`: returns where it ends, or
+ * -1 to have it parsed instead. A record it takes must be valid JSON (it is not parsed).
+ */
+export type TakeRecord = (body: Uint8Array, start: number) => number;
+
 /**
  * The records of a page body, one at a time, checked against the request: a {@linkcode
  * PageError} when the body is not JSON, has no `results` array, holds another number of records
  * than asked for, or names another seed or page — raised, for the last checks, once the records
  * are read (a caller discards what it made of them). Before each record is handed out,
  * `read.end` is where its bytes end: the body before that is read and may be written over.
+ *
+ * With `take`, each record is offered to it first; the ones it takes are handed out as
+ * {@linkcode TAKEN}, the others are parsed one at a time.
  */
 export function* readApiPage(
   body: Uint8Array,
   request: PageRequest,
   read: { end: number } = { end: 0 },
+  take?: TakeRecord,
 ): Generator<unknown> {
   let at = expect(body, skipSpace(body, 0), OPEN_BRACE);
   const fields: Record<string, unknown> = {};
@@ -159,7 +172,25 @@ export function* readApiPage(
         records = 0;
         at = skipSpace(body, at + 1);
         if (body[at] === CLOSE_BRACKET) at++;
-        else {
+        else if (take) {
+          for (;;) {
+            let end = take(body, at);
+            let record: unknown = TAKEN;
+            if (end < 0) {
+              end = valueEnd(body, at);
+              record = parseValue(body, at, end);
+            }
+            read.end = end;
+            records++;
+            yield record;
+            at = skipSpace(body, end);
+            if (body[at] === CLOSE_BRACKET) {
+              at++;
+              break;
+            }
+            at = skipSpace(body, expect(body, at, COMMA));
+          }
+        } else {
           // Records go through JSON.parse a batch at a time (~64 KB: a few dozen records), as the
           // array their bytes already form: one call per batch, and objects that die young.
           let closed = false;

@@ -5,8 +5,10 @@
  * the writer can drop a user the API repeated across pages). Pure and synchronous: it runs in the
  * extract's workers, one page at a time, or on the main thread.
  *
- * Each record takes the fast path (`user_csv_line.ts`); zod (`parseUser`) decides the rest and
- * explains the rejects, so the accept/reject decisions and reasons are the schema's.
+ * Each record takes the fastest path it can: its bytes straight to CSV bytes (`user_csv_bytes.ts`),
+ * else `JSON.parse` and the fast path over the object (`user_csv_line.ts`); zod (`parseUser`)
+ * decides the rest and explains the rejects, so the accept/reject decisions and reasons are the
+ * schema's.
  *
  * @example
  * ```ts
@@ -16,8 +18,9 @@
  *
  * @module
  */
-import { type PageRequest, readApiPage } from "./api_page.ts";
+import { type PageRequest, readApiPage, TAKEN } from "./api_page.ts";
 import { csvLine } from "./csv_text.ts";
+import { UserCsvEncoder } from "./user_csv_bytes.ts";
 import { userCsvLine } from "./user_csv_line.ts";
 import { flattenUser, KNOWN_FIELD_COUNT, unknownFields } from "./user_fields.ts";
 
@@ -54,6 +57,11 @@ export interface TranscodedPage {
 }
 
 const encoder = new TextEncoder();
+/**
+ * One per thread: the line it makes of a record is appended before anything else runs (the only
+ * await of a transcoding is on the slower path), so pages transcoded at once cannot mix lines.
+ */
+const pageEncoder = new UserCsvEncoder();
 
 /** Counts own fields of a JSON object (for-in sees no inherited ones on parsed JSON). */
 function fieldCount(value: unknown): number {
@@ -104,13 +112,25 @@ class CsvOverBody {
       this.length += written;
       return;
     }
-    // It did not fit (in front of the reader, or in our own buffer): a buffer of its own, larger.
-    const grown = new Uint8Array(Math.max(this.#bytes.length, this.length + text.length * 3) * 2);
+    this.#move(text.length * 3);
+    this.length += encoder.encodeInto(text, this.#bytes.subarray(this.length)).written;
+  }
+
+  /** Appends `bytes`; `readEnd` is where the unread part of the body begins. */
+  appendBytes(bytes: Uint8Array, readEnd: number): void {
+    const room = this.#own ? this.#bytes.length : readEnd;
+    if (this.length + bytes.length > room) this.#move(bytes.length);
+    this.#bytes.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** `needed` bytes did not fit (in front of the reader, or in our own buffer): a larger one. */
+  #move(needed: number): void {
+    const grown = new Uint8Array(Math.max(this.#bytes.length, this.length + needed) * 2);
     grown.set(this.#bytes.subarray(0, this.length));
     if (this.#own) this.#bytes.buffer.transfer(0); // freed now, not at the next collection
     this.#bytes = grown;
     this.#own = true;
-    this.length += encoder.encodeInto(text, this.#bytes.subarray(this.length)).written;
   }
 
   /** Whether the CSV left the body's buffer (the body's buffer is then free to go). */
@@ -143,8 +163,23 @@ export async function transcodePage(
   const drift = new Set<string>();
   let rows = 0;
   let index = -1;
-  for (const record of readApiPage(body, request, read)) {
+  const room = () => {
+    if (rows < rowEnds.length) return;
+    rowEnds = grown(rowEnds, Math.max(16, rows * 2));
+    uuids = grown(uuids, rowEnds.length * 4);
+  };
+  const take = (bytes: Uint8Array, start: number) => {
+    room();
+    return pageEncoder.encode(bytes, start, uuids, rows * 4);
+  };
+  for (const record of readApiPage(body, request, read, take)) {
     index++;
+    if (record === TAKEN) {
+      // The uuid's words are in place already.
+      csv.appendBytes(pageEncoder.csv, read.end);
+      rowEnds[rows++] = csv.length;
+      continue;
+    }
     let line = userCsvLine(record);
     let uuid: string;
     if (line !== undefined) {
@@ -170,10 +205,7 @@ export async function transcodePage(
       uuid = parsed.user.login.uuid;
     }
     csv.append(line, read.end);
-    if (rows === rowEnds.length) {
-      rowEnds = grown(rowEnds, Math.max(16, rows * 2));
-      uuids = grown(uuids, rowEnds.length * 4);
-    }
+    room();
     rowEnds[rows] = csv.length;
     writeUuidWords(uuid, uuids, rows * 4);
     rows++;
