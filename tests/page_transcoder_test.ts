@@ -21,8 +21,7 @@ import { parseUser, schemaFieldTree } from "../tasks/extract/user_schema.ts";
 import { applyDataFault } from "../tasks/stand_in/faults.ts";
 import { Random } from "../tasks/stand_in/seeded_random.ts";
 import { generatePage } from "../tasks/stand_in/user_generator.ts";
-import { BOUNDARY_VALUES } from "./helpers/boundary_values.ts";
-import { HOSTILE_TEXT } from "./helpers/hostile_text.ts";
+import { BOUNDARY_VALUES, hostileAndBoundaryPatches } from "./helpers/boundary_values.ts";
 
 type Record_ = Record<string, unknown>;
 
@@ -107,14 +106,7 @@ function corpus(): unknown[] {
   const patched = applyDataFault(faulty, {
     kind: "patch",
     patches: [
-      ...HOSTILE_TEXT.map((value, index) => ({
-        index,
-        set: { "name.first": value, "location.city": value, "id.value": value },
-      })),
-      ...BOUNDARY_VALUES.flatMap(([path, at, past], i) => [
-        { index: 50 + 2 * i, set: { [path]: at } },
-        { index: 51 + 2 * i, set: { [path]: past } },
-      ]),
+      ...hostileAndBoundaryPatches(),
     ],
   }) as { results: unknown[] };
   records.push(...patched.results);

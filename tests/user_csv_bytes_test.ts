@@ -15,8 +15,7 @@ import { writeUuidWords } from "../tasks/extract/uuid_set.ts";
 import { applyDataFault } from "../tasks/stand_in/faults.ts";
 import { Random } from "../tasks/stand_in/seeded_random.ts";
 import { generatePage } from "../tasks/stand_in/user_generator.ts";
-import { BOUNDARY_VALUES } from "./helpers/boundary_values.ts";
-import { HOSTILE_TEXT } from "./helpers/hostile_text.ts";
+import { hostileAndBoundaryPatches } from "./helpers/boundary_values.ts";
 
 const strict = new TextDecoder("utf-8", { fatal: true });
 const utf8 = new TextEncoder();
@@ -57,14 +56,7 @@ function records(): unknown[] {
   const patched = applyDataFault(generatePage({ seed: "bytes-b", page: 1, results: 200 }), {
     kind: "patch",
     patches: [
-      ...HOSTILE_TEXT.map((value, index) => ({
-        index,
-        set: { "name.first": value, "location.city": value, "id.value": value },
-      })),
-      ...BOUNDARY_VALUES.flatMap(([path, at, past], i) => [
-        { index: 50 + 2 * i, set: { [path]: at } },
-        { index: 51 + 2 * i, set: { [path]: past } },
-      ]),
+      ...hostileAndBoundaryPatches(),
       { index: 120, set: { "id.value": null, "location.postcode": 0 } },
       { index: 121, set: { "location.postcode": -123456789012345, "dob.age": -2_147_483_648 } },
       { index: 122, set: { "location.postcode": 1234567890123456, "dob.age": 2_147_483_647 } },

@@ -16,6 +16,16 @@
  *
  * @module
  */
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from "./ascii.ts";
 import { errorMessage } from "../shared/errors.ts";
 
 /** One request: a page of `results` users for `seed`. */
@@ -33,15 +43,6 @@ export class PageError extends Error {
 const decoder = new TextDecoder("utf-8", { fatal: true });
 /** Bytes of records parsed at once. */
 const BATCH_BYTES = 64 * 1024;
-
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COMMA = 44;
-const COLON = 58;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
 
 /** A malformed body, in `JSON.parse`'s manner. */
 function malformed(detail: string): PageError {

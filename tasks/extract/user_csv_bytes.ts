@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { BACKSLASH, COMMA, CR, DOT, LF, MINUS, NINE, PLUS, QUOTE, ZERO } from "./ascii.ts";
 import {
   INT4_MAX,
   INT4_MIN,
@@ -48,16 +49,6 @@ const KIND_OF: Readonly<Record<string, Kind>> = {
 };
 type Kind = "text" | "nullableText" | "int4" | "postcode" | "decimal" | "timestamp" | "uuid";
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COMMA = 44;
-const MINUS = 45;
-const PLUS = 43;
-const DOT = 46;
-const ZERO = 48;
-const NINE = 57;
-const CR = 13;
-const LF = 10;
 const NULL_BYTES = new TextEncoder().encode("null");
 
 /**

@@ -4,9 +4,7 @@
  *
  * @module
  */
-const ZERO = 48;
-const MINUS = 45;
-const DOT = 46;
+import { COLON, DOT, MINUS, UPPER_T, UPPER_Z, ZERO } from "./ascii.ts";
 
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -27,9 +25,9 @@ export function isPlainUtcTimestamp(bytes: Uint8Array, start: number, end: numbe
   if (end - start !== 24) return false;
   const at = start;
   if (
-    bytes[at + 4] !== MINUS || bytes[at + 7] !== MINUS || bytes[at + 10] !== 84 /* T */ ||
-    bytes[at + 13] !== 58 || bytes[at + 16] !== 58 || bytes[at + 19] !== DOT ||
-    bytes[at + 23] !== 90 /* Z */
+    bytes[at + 4] !== MINUS || bytes[at + 7] !== MINUS || bytes[at + 10] !== UPPER_T ||
+    bytes[at + 13] !== COLON || bytes[at + 16] !== COLON || bytes[at + 19] !== DOT ||
+    bytes[at + 23] !== UPPER_Z
   ) {
     return false;
   }

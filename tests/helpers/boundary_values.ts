@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { FieldPatch } from "../../tasks/stand_in/faults.ts";
+import { HOSTILE_TEXT } from "./hostile_text.ts";
 
 /** `[field path, a value at the boundary, a value just past it]`. */
 export const BOUNDARY_VALUES: ReadonlyArray<readonly [string, unknown, unknown]> = [
@@ -19,3 +21,20 @@ export const BOUNDARY_VALUES: ReadonlyArray<readonly [string, unknown, unknown]>
   ["name.last", "tab\tand \\N", "nul\u0000byte"],
   ["location.city", "pair 😀", "lone \ud83d surrogate"],
 ];
+
+/**
+ * Patches for a stand-in page of at least 100 users: each hostile text in one user's names, city
+ * and id value (from index 0), then each boundary value at and past it (from index 50).
+ */
+export function hostileAndBoundaryPatches(): FieldPatch[] {
+  return [
+    ...HOSTILE_TEXT.map((value, index) => ({
+      index,
+      set: { "name.first": value, "location.city": value, "id.value": value },
+    })),
+    ...BOUNDARY_VALUES.flatMap(([path, at, past], i) => [
+      { index: 50 + 2 * i, set: { [path]: at } },
+      { index: 51 + 2 * i, set: { [path]: past } },
+    ]),
+  ];
+}
