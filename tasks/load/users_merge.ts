@@ -165,20 +165,18 @@ async function upsert(
   options: { ds: string; batchId: string; columns: readonly string[] },
 ): Promise<{ inserted: number; updated: number }> {
   const { columns } = options;
+  const ds = tx`${options.ds}::date`;
+  const stored = commaList(tx, { columns, render: (name) => tx`t.${tx(name)}` });
+  const staged = commaList(tx, { columns, render: (name) => tx`s.${tx(name)}` });
   const [counts] = await tx<{ inserted: number; updated: number }[]>`
     with upserted as (
       insert into raw.users as target (${tx(columns)}, _ds, _batch_id, _loaded_at)
-      select ${tx(columns)}, ${options.ds}::date, ${options.batchId}, now() from users_stage as s
+      select ${tx(columns)}, ${ds}, ${options.batchId}, now() from users_stage as s
       -- Unchanged rows are left out before the insert: ON CONFLICT would lock each one (a write
       -- to every page of the ds) only for its WHERE to skip it (1.18 -> 0.49 s at 200 000 rows).
       where not exists (
         select from raw.users as t
-        where t.id = s.login_uuid
-          and (${commaList(tx, { columns, render: (name) => tx`t.${tx(name)}` })}, t._ds)
-            is not distinct from
-            (${
-    commaList(tx, { columns, render: (name) => tx`s.${tx(name)}` })
-  }, ${options.ds}::date))
+        where t.id = s.login_uuid and (${stored}, t._ds) is not distinct from (${staged}, ${ds}))
       on conflict (id) do update set
         ${commaList(tx, { columns, render: (name) => tx`${tx(name)} = excluded.${tx(name)}` })},
         _ds = excluded._ds, _batch_id = excluded._batch_id, _loaded_at = excluded._loaded_at
