@@ -6,10 +6,13 @@ import { TerminalError } from "../tasks/shared/errors.ts";
 import { USER_COLUMNS } from "../tasks/extract/user_fields.ts";
 import { connect } from "../tasks/warehouse/sql_client.ts";
 
-async function migrationsDir(files: Record<string, string>): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "relt-migrations-" });
-  for (const [name, sql] of Object.entries(files)) await Deno.writeTextFile(`${dir}/${name}`, sql);
-  return dir;
+/** A temporary migrations folder holding `files`, removed when it goes out of scope. */
+async function migrationsDir(
+  files: Record<string, string>,
+): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "relt-migrations-" });
+  for (const [name, sql] of Object.entries(files)) await Deno.writeTextFile(`${path}/${name}`, sql);
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
 
 Deno.test("migrate applies each migration once and records it in the ledger", async () => {
@@ -66,10 +69,10 @@ Deno.test("concurrent migrations apply each file exactly once", async () => {
 
 Deno.test("a migration edited after it was applied is refused", async () => {
   await using db = await createTestDatabase();
-  const dir = await migrationsDir({ "0001_t.sql": "create table public.t (a int);" });
-  await migrate(db.sql, { dir });
-  await Deno.writeTextFile(`${dir}/0001_t.sql`, "create table public.t (a bigint);");
-  await assert.rejects(migrate(db.sql, { dir }), (error: Error) => {
+  await using dir = await migrationsDir({ "0001_t.sql": "create table public.t (a int);" });
+  await migrate(db.sql, { dir: dir.path });
+  await Deno.writeTextFile(`${dir.path}/0001_t.sql`, "create table public.t (a bigint);");
+  await assert.rejects(migrate(db.sql, { dir: dir.path }), (error: Error) => {
     assert.ok(error instanceof TerminalError);
     assert.match(error.message, /migration 0001_t\.sql was changed after it was applied/);
     return true;
@@ -78,12 +81,12 @@ Deno.test("a migration edited after it was applied is refused", async () => {
 
 Deno.test("a migration that drops data is refused before anything runs", async () => {
   await using db = await createTestDatabase();
-  const dir = await migrationsDir({
+  await using dir = await migrationsDir({
     "0001_t.sql": "create table public.t (a int);",
     "0002_oops.sql": "-- tidy up\nDROP TABLE public.t;",
   });
   await assert.rejects(
-    migrate(db.sql, { dir }),
+    migrate(db.sql, { dir: dir.path }),
     /0002_oops\.sql contains "DROP TABLE": migrations never drop data/,
   );
   const [exists] = await db.sql`select to_regclass('public.t') is not null as exists`;
@@ -116,11 +119,11 @@ Deno.test("the destructive-statement guard knows data from structure", () => {
 
 Deno.test("a failing migration rolls back the whole run", async () => {
   await using db = await createTestDatabase();
-  const dir = await migrationsDir({
+  await using dir = await migrationsDir({
     "0001_t.sql": "create table public.t (a int);",
     "0002_bad.sql": "alter table public.t add column b nosuchtype;",
   });
-  await assert.rejects(migrate(db.sql, { dir }), /type "nosuchtype" does not exist/);
+  await assert.rejects(migrate(db.sql, { dir: dir.path }), /type "nosuchtype" does not exist/);
   const [row] = await db.sql`
     select to_regclass('public.t') is not null as t,
            to_regclass('meta.schema_migrations') is not null as ledger`;
