@@ -91,14 +91,20 @@ export class CopyWriter {
   }
 
   /**
-   * Sends `chunk` (postgres.js copies it into its own message at once, so the caller may reuse it
-   * when this returns); waits only when the connection pushes back. Rejects with the server's
-   * error when it refused the COPY.
+   * Sends `chunk`; the caller may reuse its buffer when this returns (the extract recycles its
+   * pages' buffers). Waits only when the connection pushes back. Rejects with the server's error
+   * when it refused the COPY.
    */
   async write(chunk: Uint8Array): Promise<void> {
     this.#hash.update(chunk);
     this.#bytes += chunk.length;
-    if (this.#stream.write(chunk)) return;
+    // postgres.js copies a chunk into its own message when the stream hands it over, which is at
+    // once only when no earlier write is still on its way; otherwise the stream keeps the chunk
+    // itself, by reference, until then (and says "go on" below its high-water mark, 64 KB): it
+    // gets a copy, or a recycled buffer would reach the server rewritten (or detached, which
+    // stalled the COPY for good).
+    const owned = this.#stream.writableLength > 0 ? chunk.slice() : chunk;
+    if (this.#stream.write(owned)) return;
     const drained = new Promise<void>((resolve) => this.#stream.once("drain", resolve));
     await Promise.race([drained, this.#serverError]);
   }
