@@ -32,12 +32,15 @@ import {
 } from "../landing/landing_manifest.ts";
 import { checkLandingKinds, type LandingFiles } from "../landing/landing_zone.ts";
 import postgres from "postgres";
-import type { Sql } from "../warehouse/sql_client.ts";
+import type { Sql, TransactionSql } from "../warehouse/sql_client.ts";
 import { type CopiedBytes, CopyWriter } from "./copy_writer.ts";
 import { checkHeader, readHeader } from "./csv_header.ts";
 import {
   fallBackToStage,
   isExistingRow,
+  type LoadTarget,
+  type LoadTargetOptions,
+  type MergeCounts,
   mergeStage,
   openLoadTarget,
   recordBatch,
@@ -88,7 +91,51 @@ export interface LoadSummary {
 }
 
 /** The counts of a first load, apart from its rows: it only inserts. */
-export const NOTHING_MERGED = { updated: 0, deleted: 0, unchanged: 0, duplicates: 0 } as const;
+const NOTHING_MERGED = { updated: 0, deleted: 0, unchanged: 0, duplicates: 0 } as const;
+
+/** Whether the server's COPY checks a CSV header's names itself (`header match`, PostgreSQL 15+). */
+export async function copyMatchesHeader(sql: Sql): Promise<boolean> {
+  return Number((await sql`show server_version_num`)[0]?.server_version_num) >= 150000;
+}
+
+/**
+ * Sends the CSV into the load's COPY with `send`; when a direct COPY meets an id already in
+ * `raw.users` (another ds has the user), goes back to the savepoint and stages `file` instead, to
+ * merge. Returns the target the rows went to and what was copied.
+ */
+export async function copyOrStage(
+  tx: TransactionSql,
+  load: LoadTarget,
+  options: {
+    target: LoadTargetOptions;
+    file: string;
+    send: (copy: CopyWriter) => Promise<CopiedBytes>;
+  },
+): Promise<{ load: LoadTarget; copied: CopiedBytes }> {
+  try {
+    return { load, copied: await options.send(load.copy) };
+  } catch (error) {
+    if (load.kind !== "raw" || !isExistingRow(error)) throw error;
+    const staged = await fallBackToStage(tx, options.target);
+    return { load: staged, copied: await copyFileInto(staged.copy, options.file) };
+  }
+}
+
+/**
+ * The counts of a load whose rows went to `load`: a direct COPY inserted the manifest's rows (its
+ * bytes are the extract's, byte for byte); a staged one is merged, and counted by the merge.
+ */
+export async function loadedCounts(
+  tx: TransactionSql,
+  load: LoadTarget,
+  options: { manifestRows: number | undefined; target: LoadTargetOptions; deleteMissing: boolean },
+): Promise<MergeCounts> {
+  if (load.kind === "raw") {
+    return { ...NOTHING_MERGED, rows: options.manifestRows!, inserted: options.manifestRows! };
+  }
+  const { ds, batchId, columns } = options.target;
+  return await mergeStage(tx, { ds, batchId, columns, deleteMissing: options.deleteMissing });
+}
 
 /**
  * Loads the CSV of `ds` into `raw.users`. Loading the same file twice leaves the same rows.
@@ -120,8 +167,7 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
         return { ...loaded, file, vouched, seconds: (performance.now() - started) / 1000 };
       }
     }
-    const version = Number((await sql`show server_version_num`)[0]?.server_version_num);
-    const target = {
+    const target: LoadTargetOptions = {
       ds,
       batchId,
       header,
@@ -129,25 +175,21 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
       // A hand-made file goes through the staging merge, which counts what it holds.
       direct: vouched,
       // PostgreSQL 15+ also checks the header names against the column list itself.
-      headerMatch: version >= 150000,
+      headerMatch: await copyMatchesHeader(sql),
     };
     const result = await sql.begin(async (tx) => {
-      let load = await openLoadTarget(tx, target);
-      try {
-        copied = await copyFileInto(load.copy, file);
-      } catch (error) {
-        if (load.kind !== "raw" || !isExistingRow(error)) throw error;
-        // An id of the file is in raw.users under another ds: merge instead.
-        load = await fallBackToStage(tx, target);
-        copied = await copyFileInto(load.copy, file);
-      }
+      const opened = await openLoadTarget(tx, target);
+      const send = (copy: CopyWriter) => copyFileInto(copy, file);
+      const { load, copied: sent } = await copyOrStage(tx, opened, { target, file, send });
+      copied = sent;
       // What was copied is what the manifest vouches for, or nothing is kept (the file may have
       // changed since it was measured above).
       vouch({ bytes: copied.bytes, sha256: copied.sha256 });
-      const counts = load.kind === "raw"
-        // The bytes are the extract's, byte for byte, so the rows are the manifest's.
-        ? { ...NOTHING_MERGED, rows: manifest!.rows, inserted: manifest!.rows }
-        : await mergeStage(tx, { ds, batchId, columns, deleteMissing: vouched });
+      const counts = await loadedCounts(tx, load, {
+        manifestRows: manifest?.rows,
+        target,
+        deleteMissing: vouched,
+      });
       vouch({ rows: counts.rows });
       await recordBatch(tx, {
         ...counts,

@@ -20,20 +20,17 @@ import { readManifest } from "../landing/landing_manifest.ts";
 import type { Sql } from "../warehouse/sql_client.ts";
 import { checkHeader } from "./csv_header.ts";
 import {
-  copyFileInto,
+  copyMatchesHeader,
+  copyOrStage,
   describeLoadError,
+  loadedCounts,
   type LoadSummary,
-  NOTHING_MERGED,
   refuseUnvouched,
 } from "./copy_loader.ts";
-import type { CopiedBytes } from "./copy_writer.ts";
+import type { CopyWriter } from "./copy_writer.ts";
 import {
-  fallBackToStage,
-  isExistingRow,
   type LoadTarget,
   type LoadTargetOptions,
-  type MergeCounts,
-  mergeStage,
   openLoadTarget,
   recordBatch,
   recordFailedBatch,
@@ -83,43 +80,44 @@ export class StreamedLoad {
     const batchId = ulid();
     const columns = await tableColumns(sql);
     checkHeader(options.columns, { columns, file: files.csv });
-    const version = Number((await sql`show server_version_num`)[0]?.server_version_num);
     const targetOptions: LoadTargetOptions = {
       ds,
       batchId,
       header: options.columns,
       columns,
       direct: true,
-      headerMatch: version >= 150000,
+      headerMatch: await copyMatchesHeader(sql),
     };
     const ready = Promise.withResolvers<LoadTarget>();
     const outcome = Promise.withResolvers<Outcome>();
     const state: { failure: unknown } = { failure: undefined };
     let aborted = false;
     const committed = sql.begin(async (tx) => {
-      let target = await openLoadTarget(tx, targetOptions);
-      ready.resolve(target);
+      const opened = await openLoadTarget(tx, targetOptions);
+      ready.resolve(opened);
       const end = await outcome.promise;
       if ("abort" in end) {
         aborted = true;
         throw end.abort;
       }
-      let copied: CopiedBytes;
-      try {
+      // The bytes went in as the extract wrote them; an id in raw.users under another ds means a
+      // merge, from the file now published.
+      const send = (copy: CopyWriter) => {
         if (state.failure !== undefined) throw state.failure;
-        copied = await target.copy.end();
-      } catch (error) {
-        if (target.kind !== "raw" || !isExistingRow(error)) throw error;
-        // An id is in raw.users under another ds: merge, from the file now published.
-        target = await fallBackToStage(tx, targetOptions);
-        copied = await copyFileInto(target.copy, files.csv);
-      }
+        return copy.end();
+      };
+      const { load, copied } = await copyOrStage(tx, opened, {
+        target: targetOptions,
+        file: files.csv,
+        send,
+      });
       const manifest = await readManifest(files.manifest);
       refuseUnvouched({ manifest, observed: { ds, ...copied }, files });
-      const counts: MergeCounts = target.kind === "raw"
-        // The bytes are the extract's, byte for byte, so the rows are the manifest's.
-        ? { ...NOTHING_MERGED, rows: manifest!.rows, inserted: manifest!.rows }
-        : await mergeStage(tx, { ds, batchId, columns, deleteMissing: true });
+      const counts = await loadedCounts(tx, load, {
+        manifestRows: manifest?.rows,
+        target: targetOptions,
+        deleteMissing: true,
+      });
       refuseUnvouched({ manifest, observed: { rows: counts.rows }, files });
       await recordBatch(tx, {
         ...counts,
