@@ -159,30 +159,26 @@ function extractSection(extract: Omit<ExtractBenchResult, "kept">): string[] {
 function loadSection(load: LoadBenchResult): string[] {
   const rows = [
     ["", "median s", "rows/s", "runs (s)"],
-    [
-      "deno task load (process)",
-      load.oursMedian.toFixed(2),
-      count(load.rows / load.oursMedian),
-      load.oursSeconds.map((s) => s.toFixed(2)).join(" "),
-    ],
-    [
-      "deno task load (its own timer)",
-      load.oursInProcessMedian.toFixed(2),
-      count(load.rows / load.oursInProcessMedian),
-      load.oursInProcessSeconds.map((s) => s.toFixed(2)).join(" "),
-    ],
-    [
-      "reload, unchanged (process)",
-      load.reloadMedian.toFixed(2),
-      count(load.rows / load.reloadMedian),
-      load.reloadSeconds.map((s) => s.toFixed(2)).join(" "),
-    ],
-    [
-      "psql \\copy (process)",
-      load.psqlMedian.toFixed(2),
-      count(load.rows / load.psqlMedian),
-      load.psqlSeconds.map((s) => s.toFixed(2)).join(" "),
-    ],
+    timingRow("deno task load (process)", {
+      median: load.oursMedian,
+      items: load.rows,
+      runs: load.oursSeconds,
+    }),
+    timingRow("deno task load (its own timer)", {
+      median: load.oursInProcessMedian,
+      items: load.rows,
+      runs: load.oursInProcessSeconds,
+    }),
+    timingRow("reload, unchanged (process)", {
+      median: load.reloadMedian,
+      items: load.rows,
+      runs: load.reloadSeconds,
+    }),
+    timingRow("psql \\copy (process)", {
+      median: load.psqlMedian,
+      items: load.rows,
+      runs: load.psqlSeconds,
+    }),
   ];
   return [
     `LOAD  ${count(load.rows)} rows (${load.csvMb.toFixed(0)} MB CSV) into an empty table, ` +
@@ -203,18 +199,16 @@ function streamedSection(report: Omit<BenchReport, "targets">): string[] {
     : undefined;
   const rows = [
     ["", "median s", "users/s", "runs (s)"],
-    [
-      "deno task extract --load (all cores)",
-      streamed.streamedMedian.toFixed(2),
-      count(streamed.users / streamed.streamedMedian),
-      streamed.streamedSeconds.map((s) => s.toFixed(2)).join(" "),
-    ],
-    [
-      "psql \\copy of its file alone",
-      streamed.psqlMedian.toFixed(2),
-      count(streamed.users / streamed.psqlMedian),
-      streamed.psqlSeconds.map((s) => s.toFixed(2)).join(" "),
-    ],
+    timingRow("deno task extract --load (all cores)", {
+      median: streamed.streamedMedian,
+      items: streamed.users,
+      runs: streamed.streamedSeconds,
+    }),
+    timingRow("psql \\copy of its file alone", {
+      median: streamed.psqlMedian,
+      items: streamed.users,
+      runs: streamed.psqlSeconds,
+    }),
   ];
   if (apart !== undefined) {
     rows.push([
@@ -269,6 +263,19 @@ function targetSection(report: BenchReport): string[] {
 
 function verdict(met: boolean): string {
   return met ? "met" : "NOT met";
+}
+
+/** A row of a timing table: label, median seconds, items per second at the median, every run. */
+function timingRow(
+  label: string,
+  timing: { median: number; items: number; runs: readonly number[] },
+): string[] {
+  return [
+    label,
+    timing.median.toFixed(2),
+    count(timing.items / timing.median),
+    timing.runs.map((s) => s.toFixed(2)).join(" "),
+  ];
 }
 
 function count(value: number): string {

@@ -6,7 +6,7 @@ import {
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
 import { USER_COLUMNS } from "../tasks/extract/user_fields.ts";
-import { rawUsersState } from "./helpers/raw_users.ts";
+import { idleInTransaction, rawUsersState } from "./helpers/raw_users.ts";
 
 const DS = "2026-01-01";
 
@@ -150,10 +150,7 @@ Deno.test("a row that COPY rejects fails the load without hanging and changes no
   const [failed] = await fixture.db.sql`
     select count(*)::int as n from meta.load_batches where status = 'failed' and error like '%north%'`;
   assert.deepEqual(failed?.n, 1);
-  const [idle] = await fixture.db.sql`
-    select count(*)::int as n from pg_stat_activity
-    where datname = current_database() and state like 'idle in transaction%'`;
-  assert.deepEqual(idle?.n, 0);
+  assert.equal(await idleInTransaction(fixture.db.sql), 0);
 });
 
 Deno.test("load without an extract says which command to run", async () => {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { assertExit, assertStderrLine, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
-import { rawUsersState } from "./helpers/raw_users.ts";
+import { idleInTransaction, rawUsersState } from "./helpers/raw_users.ts";
 import { readManifest } from "../tasks/landing/landing_manifest.ts";
 
 const DS = "2026-05-01";
@@ -66,10 +66,7 @@ Deno.test("an extract that fails rolls its streamed load back and records no bat
   assertStderrLine(extract.stderr, /^error: page 3: the API answered 503/);
   assert.deepEqual(await rawUsersState(fixture.db.sql), before);
   assert.deepEqual((await batches(fixture.db.sql)).map((batch) => batch.ds), ["2026-05-02"]);
-  const [open] = await fixture.db.sql`
-    select count(*)::int as n from pg_stat_activity
-    where datname = current_database() and state like 'idle in transaction%'`;
-  assert.equal(open?.n, 0);
+  assert.equal(await idleInTransaction(fixture.db.sql), 0);
 });
 
 Deno.test("a streamed first load that meets an id already in raw.users merges from the file instead", async () => {

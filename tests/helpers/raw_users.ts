@@ -1,6 +1,7 @@
 /**
  * `raw.users` summed up for tests that must show a table unchanged: its row and id counts and a
- * checksum of every column of every row (a change to any value changes it), not only a count.
+ * checksum of every column of every row (a change to any value changes it), not only a count;
+ * and the sessions a failed load must not leave open in a transaction.
  *
  * @example
  * ```ts
@@ -28,4 +29,12 @@ export async function rawUsersState(sql: Sql): Promise<RawUsersState> {
            md5(string_agg(md5(u::text), '' order by id)) as checksum
     from raw.users as u`;
   return row ?? { rows: 0, ids: 0, checksum: null };
+}
+
+/** Sessions of this database left open in a transaction (a failed load must leave none). */
+export async function idleInTransaction(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and state like 'idle in transaction%'`;
+  return row?.n ?? 0;
 }
