@@ -116,34 +116,24 @@ async function openStage(tx: TransactionSql, options: LoadTargetOptions): Promis
 
 /**
  * Merges the staging table into `raw.users`: upsert by id (only changed rows are written), and —
- * for a vouched file — delete the ds's rows the file no longer has. Repeated ids are resolved
- * only when the upsert meets one (the extract already drops them), keeping each id's first row.
+ * for a vouched file — delete the ds's rows the file no longer has. A file that repeats an id
+ * keeps each id's first row, on a first load as on a reload; the later ones are counted as
+ * duplicates.
  */
 export async function mergeStage(
   tx: TransactionSql,
   options: { ds: string; batchId: string; columns: readonly string[]; deleteMissing: boolean },
 ): Promise<MergeCounts> {
-  const [staged] = await tx<{ rows: number }[]>`select count(*)::int as rows from users_stage`;
+  // Counting the distinct ids costs a sort of the staged ids in memory (~70 ms at 200 000 rows);
+  // the extract never repeats one, so the repeated rows are looked for only when there are some.
+  const [staged] = await tx<{ rows: number; repeated: boolean }[]>`
+    select count(*)::int as rows, count(login_uuid) > count(distinct login_uuid) as repeated
+    from users_stage`;
   const rows = staged?.rows ?? 0;
-  let duplicates = 0;
-  await tx`savepoint merge`;
-  let merged: { inserted: number; updated: number };
-  try {
-    merged = await upsert(tx, options);
-  } catch (error) {
-    // 21000: ON CONFLICT DO UPDATE cannot affect a row twice: the file repeats an id.
-    if ((error as { code?: unknown }).code !== "21000") throw error;
-    await tx`rollback to savepoint merge`;
-    const removed = await tx`
-      delete from users_stage as s
-      using (
-        select _row, row_number() over (partition by login_uuid order by _row) as n
-        from users_stage
-      ) as ranked
-      where s._row = ranked._row and ranked.n > 1`;
-    duplicates = removed.count;
-    merged = await upsert(tx, options);
-  }
+  // Before the upsert, not when it fails: it would fail only when both rows reach the insert, and
+  // a changed later row would overwrite an unchanged first one that the upsert leaves out.
+  const duplicates = staged?.repeated ? await dropRepeatedIds(tx) : 0;
+  const merged = await upsert(tx, options);
   const deleted = options.deleteMissing
     ? (await tx`
       delete from raw.users as target
@@ -158,6 +148,19 @@ export async function mergeStage(
     unchanged: rows - duplicates - merged.inserted - merged.updated,
     duplicates,
   };
+}
+
+/** Deletes every staged row whose id came earlier in the file; returns how many. */
+async function dropRepeatedIds(tx: TransactionSql): Promise<number> {
+  const removed = await tx`
+    delete from users_stage as s
+    using (
+      select _row, row_number() over (partition by login_uuid order by _row) as n
+      from users_stage
+      where login_uuid is not null
+    ) as ranked
+    where s._row = ranked._row and ranked.n > 1`;
+  return removed.count;
 }
 
 async function upsert(
