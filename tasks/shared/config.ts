@@ -83,7 +83,7 @@ const postgresUrl = z.url({
   message: "must be a URL such as postgres://user:password@host:5432/database",
 });
 
-/** Environment variables the pipeline reads, with their defaults. Names match the README. */
+/** Environment variables the pipeline reads, with their defaults (docs/configuration.md). */
 const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   RANDOMUSER_API_URL: httpUrl("the Random User API").default("https://randomuser.me/api/"),
@@ -186,10 +186,15 @@ export interface Config {
 /** The names of the environment variables {@linkcode loadConfig} reads. */
 export type ConfigVariable = keyof z.input<typeof environmentSchema>;
 
-/** Every variable {@linkcode loadConfig} reads (the README and `.env.example` document each). */
+/** Every variable {@linkcode loadConfig} reads (docs/configuration.md and `.env.example` document each). */
 export const CONFIG_VARIABLES = Object.freeze(
   Object.keys(environmentSchema.shape) as ConfigVariable[],
 );
+
+/** Whether a variable has a fixed default (else unset means "none", or a value worked out later). */
+export function hasFixedDefault(name: ConfigVariable): boolean {
+  return environmentSchema.shape[name].safeParse(undefined).data !== undefined;
+}
 
 /** Options for {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
