@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { loadConfig, MAX_USERS_PER_RUN, parseDuration } from "../tasks/shared/config.ts";
+import {
+  configSecrets,
+  loadConfig,
+  MAX_USERS_PER_RUN,
+  parseDuration,
+} from "../tasks/shared/config.ts";
 import { parseUserCount } from "../tasks/shared/task_command.ts";
 import { redactUrl } from "../tasks/shared/redact_url.ts";
 import { UsageError } from "../tasks/shared/errors.ts";
@@ -78,6 +83,17 @@ Deno.test("an invalid variable is a usage error naming it and the expected form"
     [{ API_TIMEOUT: "0.1ms" }, /^invalid configuration: API_TIMEOUT must be more than 0/],
     [{ METABASE_WAIT: "0m" }, /^invalid configuration: METABASE_WAIT must be more than 0/],
     [{ CATCHUP: "maybe" }, /CATCHUP must be true or false/],
+    [
+      { CONSOLE_PORT: "65536" },
+      /^invalid configuration: CONSOLE_PORT must be a port number from 0 to 65535, or off \(got "65536"\)$/,
+    ],
+    [{ CONSOLE_PORT: "on" }, /CONSOLE_PORT must be a port number from 0 to 65535, or off/],
+    [{ CONSOLE_HOST: "127.0.0.1:8080" }, /CONSOLE_HOST must be a host name or an IP address/],
+    // A token is a secret: never echoed back, not even a short one.
+    [
+      { CONSOLE_TOKEN: "hunter2" },
+      /^invalid configuration: CONSOLE_TOKEN must be at least 16 characters \(openssl rand -hex 16 makes one\)$/,
+    ],
   ];
   for (const [env, message] of cases) {
     await assert.rejects(loadConfig({ env, envFile: null }), (error: Error) => {
@@ -86,6 +102,41 @@ Deno.test("an invalid variable is a usage error naming it and the expected form"
       return true;
     });
   }
+});
+
+Deno.test("the console listens on 127.0.0.1:8080 by default, read-only; off turns it off", async () => {
+  const config = async (env: Record<string, string>) =>
+    (await loadConfig({ env, envFile: null })).console;
+  assert.deepEqual(await config({}), { host: "127.0.0.1", port: 8080, token: undefined });
+  assert.deepEqual(await config({ CONSOLE_PORT: "OFF" }), {
+    host: "127.0.0.1",
+    port: "off",
+    token: undefined,
+  });
+  assert.deepEqual(
+    await config({ CONSOLE_HOST: "[::1]", CONSOLE_PORT: "0", CONSOLE_TOKEN: "t".repeat(16) }),
+    { host: "::1", port: 0, token: "t".repeat(16) },
+  );
+});
+
+Deno.test("configSecrets lists every secret the configuration holds, the URL's password both ways", async () => {
+  const config = await loadConfig({
+    env: {
+      DATABASE_URL: "postgres://app:p%40ss@db/x",
+      ANALYST_PASSWORD: "analyst-secret",
+      METABASE_ADMIN_PASSWORD: "metabase-secret-1",
+      CONSOLE_TOKEN: "console-token-0123456789",
+    },
+    envFile: null,
+  });
+  assert.deepEqual(configSecrets(config).sort(), [
+    "analyst-secret",
+    "console-token-0123456789",
+    "metabase-secret-1",
+    "p%40ss",
+    "p@ss",
+  ]);
+  assert.deepEqual(configSecrets(await loadConfig({ env: {}, envFile: null })), []);
 });
 
 Deno.test("retry delays may be zero: a retry at once, still bounded by the retry counts", async () => {

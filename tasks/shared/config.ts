@@ -125,6 +125,22 @@ const environmentSchema = z.object({
   TASK_RETRY_DELAY: duration("3m"),
   PIPELINE_START_DATE: startDate.optional(),
   CATCHUP: boolean(false),
+  CONSOLE_HOST: z.string().trim().regex(
+    /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9.-]+)$/,
+    "must be a host name or an IP address to listen on, such as 127.0.0.1, 0.0.0.0 or ::1",
+  ).transform((host) => host.replace(/^\[(.*)\]$/, "$1")).default("127.0.0.1"),
+  // 0: any free port (the `console:` line says which); off: no console.
+  CONSOLE_PORT: z.string().trim().toLowerCase().regex(
+    /^(off|\d{1,5})$/,
+    "must be a port number from 0 to 65535, or off",
+  ).refine((text) => text === "off" || Number(text) <= 65_535, {
+    message: "must be a port number from 0 to 65535, or off",
+  }).transform((text) => text === "off" ? "off" as const : Number(text)).default(8080),
+  CONSOLE_TOKEN: z.string().min(
+    16,
+    "must be at least 16 characters (openssl rand -hex 16 makes one)",
+  )
+    .optional(),
 });
 
 /**
@@ -181,6 +197,15 @@ export interface Config {
   readonly retryPolicy: { readonly retries: number; readonly retryDelayMs: number };
   /** The scheduler's window: catch up missed dates since `startDate`? */
   readonly schedule: { readonly catchup: boolean; readonly startDate: string | undefined };
+  /**
+   * The operations console: where it listens (`port` 0 = any free port, `"off"` = none), and the
+   * token that enables its actions (read-only without one).
+   */
+  readonly console: {
+    readonly host: string;
+    readonly port: number | "off";
+    readonly token: string | undefined;
+  };
 }
 
 /** The names of the environment variables {@linkcode loadConfig} reads. */
@@ -232,7 +257,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     // A mistyped URL may hide its password from redactUrl (`pa#ss`, `postgres:/u:pw@h`):
     // echo a value back only when nothing that looks like credentials is left in it.
     const shown = value === undefined ? "" : redactUrl(value);
-    const secret = name.endsWith("PASSWORD") || shown.replaceAll(":***@", "").includes("@");
+    const secret = /(PASSWORD|TOKEN)$/.test(name) || shown.replaceAll(":***@", "").includes("@");
     const got = value === undefined || secret ? "" : ` (got ${JSON.stringify(shown)})`;
     throw new UsageError(`invalid configuration: ${name} ${issue?.message ?? "is invalid"}${got}`);
   }
@@ -266,7 +291,30 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     },
     retryPolicy: { retries: v.TASK_RETRIES, retryDelayMs: v.TASK_RETRY_DELAY },
     schedule: { catchup: v.CATCHUP, startDate: v.PIPELINE_START_DATE },
+    console: { host: v.CONSOLE_HOST, port: v.CONSOLE_PORT, token: v.CONSOLE_TOKEN },
   });
+}
+
+/**
+ * The secrets in `config` — the warehouse URL's password, `ANALYST_PASSWORD`,
+ * `METABASE_ADMIN_PASSWORD`, `CONSOLE_TOKEN` — for what must never show them (the console, the
+ * output kept of each try).
+ */
+export function configSecrets(config: Config): string[] {
+  const secrets = [config.analystPassword, config.metabase.adminPassword, config.console.token];
+  if (config.warehouse.url) {
+    // As written in the URL, and as the server gets it (percent-decoded).
+    const password = new URL(config.warehouse.url).password;
+    secrets.push(password);
+    try {
+      secrets.push(decodeURIComponent(password));
+    } catch {
+      // Not valid percent-encoding: the server gets it as written.
+    }
+  }
+  return [
+    ...new Set(secrets.filter((secret) => secret !== undefined && secret !== "")),
+  ] as string[];
 }
 
 function deepFreeze<T extends object>(value: T): T {
