@@ -73,6 +73,8 @@ export interface TryOutcome {
   error: string | null;
   /** Null when the try succeeded. */
   failure: Failure | null;
+  /** What the try printed, redacted and bounded (`TryOutput`), when it was kept. */
+  output?: string;
 }
 
 /** The lock that keeps one run per (pipeline, ds); released by `release()`. */
@@ -88,11 +90,8 @@ export class RunLedger {
     this.#sql = sql;
   }
 
-  /** The run columns, `ds` as `YYYY-MM-DD` text (postgres.js would make it a local-time Date). */
   #runColumns() {
-    return this.#sql`
-      run_id, pipeline, ds::text as ds, trigger, state, started_at, finished_at, error, failure,
-      host, pid, external_run_id`;
+    return runColumns(this.#sql);
   }
 
   /**
@@ -250,12 +249,21 @@ export class RunLedger {
     attempt: { runId: string; task: string; tryNumber: number },
     outcome: TryOutcome,
   ): Promise<void> {
+    // One statement: the try and what it printed are recorded together or not at all.
     await this.#sql`
-      update meta.task_tries
-      set state = ${outcome.state}, exit_code = ${outcome.exitCode}, finished_at = now(),
-          duration_ms = ${Math.round(outcome.durationMs)}, rows = ${outcome.rows},
-          error = ${outcome.error}, failure = ${outcome.failure}
-      where run_id = ${attempt.runId} and task = ${attempt.task} and try_number = ${attempt.tryNumber}`;
+      with finished as (
+        update meta.task_tries
+        set state = ${outcome.state}, exit_code = ${outcome.exitCode}, finished_at = now(),
+            duration_ms = ${Math.round(outcome.durationMs)}, rows = ${outcome.rows},
+            error = ${outcome.error}, failure = ${outcome.failure}
+        where run_id = ${attempt.runId} and task = ${attempt.task}
+          and try_number = ${attempt.tryNumber}
+        returning run_id, task, try_number
+      )
+      insert into meta.task_try_output (run_id, task, try_number, output)
+      select run_id, task, try_number, ${outcome.output ?? null}::text from finished
+      where ${outcome.output ?? null}::text is not null
+      on conflict (run_id, task, try_number) do update set output = excluded.output`;
   }
 
   /** The most recent run of `pipeline` for `ds`, if any. */
@@ -291,12 +299,28 @@ export class RunLedger {
       order by started_at desc, run_id desc limit ${limit}`;
     if (runs.length === 0) return [];
     const tries = await this.#sql<TryRecord[]>`
-      select run_id, task, try_number, state, exit_code, started_at, finished_at, duration_ms,
-             rows::float8 as rows, log_path, error, failure
+      select ${tryColumns(this.#sql)}
       from meta.task_tries where run_id in ${this.#sql(runs.map((run) => run.run_id))}
       order by started_at, try_number`;
     return runs.map((run) => ({ ...run, tries: tries.filter((t) => t.run_id === run.run_id) }));
   }
+}
+
+/**
+ * The columns of a {@linkcode RunRecord}, `ds` as `YYYY-MM-DD` text (postgres.js would make it a
+ * local-time Date).
+ */
+export function runColumns(sql: Sql) {
+  return sql`
+    run_id, pipeline, ds::text as ds, trigger, state, started_at, finished_at, error, failure,
+    host, pid, external_run_id`;
+}
+
+/** The columns of a {@linkcode TryRecord}. */
+export function tryColumns(sql: Sql) {
+  return sql`
+    run_id, task, try_number, state, exit_code, started_at, finished_at, duration_ms,
+    rows::float8 as rows, log_path, error, failure`;
 }
 
 function lockName(run: { pipeline: string; ds: string }): string {

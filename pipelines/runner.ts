@@ -18,12 +18,13 @@ import { dirname, resolve } from "node:path";
 import { failureClassOfExit } from "../tasks/shared/errors.ts";
 import type { Logger } from "../tasks/shared/logger.ts";
 import { DENO_JSON, projectPath } from "../tasks/shared/paths.ts";
-import { redactUrl } from "../tasks/shared/redact_url.ts";
+import { SecretMask } from "../tasks/shared/secret_mask.ts";
 import { sleep } from "../tasks/shared/sleep.ts";
 import { writeAll } from "../tasks/shared/write_all.ts";
 import type { Warehouse } from "../tasks/warehouse/warehouse.ts";
 import type { PipelineDefinition, PipelineName, Pipelines, TaskDefinition } from "./definitions.ts";
 import { type Failure, RunLedger, type Trigger, type TryOutcome } from "./ledger.ts";
+import { TryOutput } from "./try_output.ts";
 
 const TAIL_BYTES = 16 * 1024;
 /** Failures a retry may heal; usage, terminal and stop are final. */
@@ -45,6 +46,11 @@ export interface PipelineRunnerOptions {
   echo?: boolean;
   /** Environment for every task, on top of this process's (`deno task demo` points the API). */
   env?: Record<string, string>;
+  /**
+   * Values no error line or kept output may show (`configSecrets`); URL passwords are hidden
+   * anyway.
+   */
+  secrets?: readonly string[];
 }
 
 /** How a run request ended. */
@@ -80,11 +86,13 @@ export class PipelineRunner {
   readonly #options: PipelineRunnerOptions;
   readonly #pipelines: Pipelines;
   readonly #ledger: RunLedger;
+  readonly #mask: SecretMask;
 
   constructor(options: PipelineRunnerOptions) {
     this.#options = options;
     this.#pipelines = options.pipelines;
     this.#ledger = new RunLedger(options.warehouse.sql);
+    this.#mask = new SecretMask(options.secrets);
   }
 
   /** The ledger this runner writes. */
@@ -287,8 +295,9 @@ export class PipelineRunner {
       stderr: "piped",
     }).spawn();
     using log = await Deno.open(options.logPath, { write: true, create: true, append: true });
-    const stdout = this.#drain(child.stdout, log);
-    const stderr = this.#drain(child.stderr, log);
+    const output = new TryOutput({ mask: this.#mask });
+    const stdout = this.#drain(child.stdout, { log, output, stream: "stdout" });
+    const stderr = this.#drain(child.stderr, { log, output, stream: "stderr" });
     let stoppedBecause: { reason: string; failure: Failure } | undefined;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
     const stopChild = (reason: string, failure: Failure) => {
@@ -323,7 +332,14 @@ export class PipelineRunner {
     const [out, err] = await Promise.all([stdout, stderr]);
     const rows = task.rowsField ? lastNumber(out, task.rowsField) : null;
     if (status.success && stoppedBecause === undefined) {
-      return { state: "succeeded", exitCode: status.code, rows, error: null, failure: null };
+      return {
+        state: "succeeded",
+        exitCode: status.code,
+        rows,
+        error: null,
+        failure: null,
+        output: output.text(),
+      };
     }
     const errorLine = err.split("\n").reverse().find((line) => line.startsWith("error: "));
     const error = stoppedBecause?.reason ?? errorLine?.slice("error: ".length) ??
@@ -335,17 +351,25 @@ export class PipelineRunner {
       state: "failed",
       exitCode: status.code,
       rows,
-      error: redactUrl(error).slice(0, 2000),
+      error: this.#mask.redact(error).slice(0, 2000),
       failure,
+      output: output.text(),
     };
   }
 
-  /** Copies a child stream to the log file (and stderr when echoing); returns its tail as text. */
-  async #drain(stream: ReadableStream<Uint8Array>, log: Deno.FsFile): Promise<string> {
+  /**
+   * Copies a child stream to the log file, the kept output (and stderr when echoing); returns
+   * its tail as text.
+   */
+  async #drain(
+    stream: ReadableStream<Uint8Array>,
+    to: { log: Deno.FsFile; output: TryOutput; stream: "stdout" | "stderr" },
+  ): Promise<string> {
     const decoder = new TextDecoder();
     let tail = "";
     for await (const chunk of stream) {
-      await writeAll(log, chunk);
+      await writeAll(to.log, chunk);
+      to.output.write(to.stream, chunk);
       if (this.#options.echo) await writeAll(Deno.stderr, chunk);
       tail = (tail + decoder.decode(chunk, { stream: true })).slice(-TAIL_BYTES);
     }

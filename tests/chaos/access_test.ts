@@ -158,6 +158,7 @@ Deno.test("the analyst role reads the marts and cannot read raw or meta or write
       "read raw.users": analyst`select count(*) from raw.users`,
       "read meta.pipeline_runs": analyst`select count(*) from meta.pipeline_runs`,
       "read meta.task_tries": analyst`select count(*) from meta.task_tries`,
+      "read meta.task_try_output": analyst`select count(*) from meta.task_try_output`,
       "read meta.load_batches": analyst`select count(*) from meta.load_batches`,
       "read meta.dbt_runs": analyst`select count(*) from meta.dbt_runs`,
       "read meta.schema_migrations": analyst`select count(*) from meta.schema_migrations`,
