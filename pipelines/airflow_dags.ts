@@ -18,7 +18,12 @@
 import { join } from "node:path";
 import { AtomicFile } from "../tasks/shared/atomic_file.ts";
 import { FIRST_LOGICAL_DATE } from "../tasks/shared/dates.ts";
-import type { PipelineDefinition, PipelineName, TaskDefinition } from "./definitions.ts";
+import {
+  dailyMinute,
+  type PipelineDefinition,
+  type PipelineName,
+  type TaskDefinition,
+} from "./definitions.ts";
 
 /** One generated DAG file. */
 export interface AirflowDagFile {
@@ -167,20 +172,6 @@ function longestRun(pipeline: PipelineDefinition): number {
       sum + task.timeoutMs * tries + pipeline.retryDelayMs * pipeline.retries,
     0,
   );
-}
-
-/** Minutes past midnight of a daily cron expression `M H * * *`. */
-function dailyMinute(schedule: string): number {
-  const match = /^(\d{1,2}) (\d{1,2}) \* \* \*$/.exec(schedule);
-  const minute = Number(match?.[1]);
-  const hour = Number(match?.[2]);
-  if (!match || minute > 59 || hour > 23) {
-    throw new RangeError(
-      `schedule ${JSON.stringify(schedule)} is not a daily cron expression "M H * * *"; ` +
-        "the Airflow DAGs support daily schedules only",
-    );
-  }
-  return hour * 60 + minute;
 }
 
 /** A Python `timedelta` in the largest unit that states `ms` exactly. */

@@ -1,5 +1,6 @@
 /**
- * The pipeline command line: `start` (the scheduler), `run`, `backfill`, `status` and `demo`, and
+ * The pipeline command line: `start` (the scheduler, with the operations console), `console` (the
+ * console alone), `run`, `backfill`, `status` and `demo`, and
  * for Apache Airflow `airflow-dags` (writes the DAGs) and `airflow-task` (what their tasks run).
  * Exit codes (the table in `tasks/shared/errors.ts`): 0 success; a failed run exits with its class —
  * 1 transient, 3 terminal (a task that cannot succeed by retrying); 2 usage error;
@@ -17,7 +18,8 @@
 import { join, resolve } from "node:path";
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
-import { type Config, loadConfig } from "../tasks/shared/config.ts";
+import { type Config, configSecrets, loadConfig } from "../tasks/shared/config.ts";
+import { SecretMask } from "../tasks/shared/secret_mask.ts";
 import { ExitCode, exitCodeFor, UsageError } from "../tasks/shared/errors.ts";
 import { Logger } from "../tasks/shared/logger.ts";
 import { migrate } from "../tasks/warehouse/migrations.ts";
@@ -38,8 +40,11 @@ import { RunLedger } from "./ledger.ts";
 import { statusTable } from "./status_table.ts";
 import { runDemo } from "./demo.ts";
 import { PipelineRunner, type RunOutcome } from "./runner.ts";
-import { runScheduler } from "./scheduler.ts";
-import { dateRange, dayCount, FIRST_LOGICAL_DATE, todayUtc } from "../tasks/shared/dates.ts";
+import { runScheduler, SchedulerStatus } from "./scheduler.ts";
+import type { ConsoleMode } from "./console/console_layout.ts";
+import { ConsoleServer } from "./console/console_server.ts";
+import { runBackfill } from "./backfill.ts";
+import { dayCount, FIRST_LOGICAL_DATE, todayUtc } from "../tasks/shared/dates.ts";
 import { PROJECT_ROOT, projectPath } from "../tasks/shared/paths.ts";
 
 function parsePipeline(value: string): PipelineName[] {
@@ -89,14 +94,55 @@ async function openLedgerWarehouse(config: Config, logger: Logger): Promise<Ware
   return warehouse;
 }
 
+/** The pipelines as the configuration defines them. */
+function configuredPipelines(config: Config) {
+  return definePipelines(config.retryPolicy, { metabase: config.metabase.afterTransform });
+}
+
 /** The runner's options from the configuration. */
 function runnerOptions(config: Config, warehouse: Warehouse, logger: Logger) {
   return {
-    pipelines: definePipelines(config.retryPolicy, { metabase: config.metabase.afterTransform }),
+    pipelines: configuredPipelines(config),
     warehouse,
     logger,
     logDir: resolve(config.dataDir, "logs"),
+    secrets: configSecrets(config),
   };
+}
+
+/**
+ * The operations console on `CONSOLE_HOST:CONSOLE_PORT`, listening at once (a port in use is a
+ * usage error naming `CONSOLE_PORT`), its `console:` line printed; undefined when it is off.
+ */
+function listenConsole(
+  config: Config,
+  options: { mode: ConsoleMode; logger: Logger },
+): ConsoleServer | undefined {
+  if (config.console.port === "off") return undefined;
+  const server = ConsoleServer.listen({
+    host: config.console.host,
+    port: config.console.port,
+    mode: options.mode,
+    pipelines: configuredPipelines(config),
+    dataDir: config.dataDir,
+    mask: new SecretMask(configSecrets(config)),
+    token: config.console.token,
+    logger: options.logger,
+  });
+  console.log(`console: ${server.url}`);
+  return server;
+}
+
+/** Aborted by SIGINT or SIGTERM. */
+function stopSignal(logger: Logger): AbortSignal {
+  const shutdown = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      logger.info("received a stop signal", { signal });
+      shutdown.abort();
+    });
+  }
+  return shutdown.signal;
 }
 
 async function runPipelines(
@@ -133,7 +179,12 @@ async function demo(options: { days: number; users: number }): Promise<number> {
     ...options,
     logger: new Logger("demo"),
   });
-  return summary.outcomes.reduce(
+  return worstExitCode(summary.outcomes);
+}
+
+/** The exit code of a series of runs: the worst failure's, terminal over transient; else 0. */
+function worstExitCode(outcomes: readonly RunOutcome[]): number {
+  return outcomes.reduce(
     (code, outcome) => outcome.state === "failed" ? Math.max(code, exitCodeOfRun(outcome)) : code,
     ExitCode.ok as number,
   );
@@ -157,28 +208,19 @@ async function backfill(
   const logger = new Logger("backfill");
   await using warehouse = await openLedgerWarehouse(config, logger);
   const runner = new PipelineRunner(runnerOptions(config, warehouse, logger));
-  let exitCode: number = ExitCode.ok;
-  for (const ds of dateRange(options.from, options.to)) {
-    for (const pipeline of pipelines) {
-      const outcome = await runner.run(pipeline, {
-        ds,
-        trigger: "backfill",
-        skipIfSucceeded: true,
-        allowAnyDate: options.allowAnyDate === true,
-      });
+  const outcomes = await runBackfill(runner, {
+    pipelines,
+    from: options.from,
+    to: options.to,
+    allowAnyDate: options.allowAnyDate === true,
+    onOutcome: (outcome) =>
       console.log(
-        `backfill pipeline=${pipeline} ds=${ds} state=${outcome.state} run_id=${
+        `backfill pipeline=${outcome.pipeline} ds=${outcome.ds} state=${outcome.state} run_id=${
           outcome.runId ?? ""
         }`,
-      );
-      if (outcome.state === "failed") {
-        // The worst failure decides the exit code: terminal over transient.
-        exitCode = Math.max(exitCode, exitCodeOfRun(outcome));
-        break; // the later pipelines of this ds depend on it
-      }
-    }
-  }
-  return exitCode;
+      ),
+  });
+  return worstExitCode(outcomes);
 }
 
 async function status(options: { limit: number; json?: true }): Promise<number> {
@@ -199,20 +241,39 @@ async function status(options: { limit: number; json?: true }): Promise<number> 
 async function start(): Promise<number> {
   const config = await loadConfig();
   const logger = new Logger("scheduler");
-  const shutdown = new AbortController();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => {
-      logger.info("received a stop signal", { signal });
-      shutdown.abort();
-    });
-  }
+  await using consoleServer = listenConsole(config, { mode: "scheduler", logger });
+  const signal = stopSignal(logger);
   await using warehouse = await openLedgerWarehouse(config, logger);
+  const status = new SchedulerStatus();
+  consoleServer?.attach({ warehouseUrl: warehouse.url, scheduler: status });
   await runScheduler({
     ...runnerOptions(config, warehouse, logger),
     dbt: config.dbt,
     ...config.schedule,
-    signal: shutdown.signal,
+    signal,
+    status,
   });
+  return ExitCode.ok;
+}
+
+/** `console`: the console alone, a read-only view of the ledger (pipelines that Airflow runs). */
+async function consoleAlone(): Promise<number> {
+  const config = await loadConfig();
+  const logger = new Logger("console");
+  await using consoleServer = listenConsole(config, { mode: "console", logger });
+  if (!consoleServer) {
+    throw new UsageError(
+      "CONSOLE_PORT is off: deno task console has nothing to serve; set CONSOLE_PORT to a port " +
+        "(8080 by default, 0 for any free one)",
+    );
+  }
+  const signal = stopSignal(logger);
+  await using warehouse = await openLedgerWarehouse(config, logger);
+  consoleServer.attach({ warehouseUrl: warehouse.url });
+  if (!signal.aborted) {
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  }
+  logger.info("console stopped");
   return ExitCode.ok;
 }
 
@@ -285,6 +346,16 @@ program.command("start")
   )
   .action(async () => {
     exitCode = await start();
+  });
+
+program.command("console")
+  .description(
+    "Serve the operations console alone on CONSOLE_HOST:CONSOLE_PORT (default " +
+      "127.0.0.1:8080): a read-only view of the run ledger, for pipelines that Airflow runs. " +
+      "deno task start serves the same console beside the scheduler.",
+  )
+  .action(async () => {
+    exitCode = await consoleAlone();
   });
 
 program.command("run")

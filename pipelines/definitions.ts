@@ -153,6 +153,31 @@ export function definePipelines(
   };
 }
 
+/**
+ * Minutes past midnight (UTC) of a daily cron expression `M H * * *`; a RangeError for any other
+ * schedule (the scheduler's console and the Airflow DAGs know daily schedules only).
+ */
+export function dailyMinute(schedule: string): number {
+  const match = /^(\d{1,2}) (\d{1,2}) \* \* \*$/.exec(schedule);
+  const minute = Number(match?.[1]);
+  const hour = Number(match?.[2]);
+  if (!match || minute > 59 || hour > 23) {
+    throw new RangeError(
+      `schedule ${JSON.stringify(schedule)} is not a daily cron expression "M H * * *"; ` +
+        "the pipelines support daily schedules only",
+    );
+  }
+  return hour * 60 + minute;
+}
+
+/** The first time after `now` that the daily `schedule` fires. */
+export function nextScheduledRun(schedule: string, now: Date): Date {
+  const minute = dailyMinute(schedule);
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const fires = today + minute * 60_000;
+  return new Date(fires > now.getTime() ? fires : fires + 86_400_000);
+}
+
 /** Parses a pipeline argument: a pipeline's name, or `all` for both in order. */
 export function selectPipelines(name: string): PipelineName[] | undefined {
   if (name === "all") return [...PIPELINE_NAMES];

@@ -12,9 +12,58 @@ import { errorMessage } from "../tasks/shared/errors.ts";
 import type { Logger } from "../tasks/shared/logger.ts";
 import { type DbtSettings, prepareDbtRuntime } from "../tasks/transform/dbt_runner.ts";
 import type { Warehouse } from "../tasks/warehouse/warehouse.ts";
+import { runBackfill } from "./backfill.ts";
+import type { ConsoleAction, SchedulerHandle } from "./console/console_actions.ts";
 import type { Pipelines } from "./definitions.ts";
 import type { Trigger } from "./ledger.ts";
 import { PipelineRunner, type RunOutcome } from "./runner.ts";
+
+/**
+ * The scheduler as the console sees it: whether its loop is alive (starting, running, shutting
+ * down, stopped), and the door through which the console's actions become the scheduler's own
+ * tracked work — the same runner, under the same lock, as every run.
+ */
+export class SchedulerStatus implements SchedulerHandle {
+  #phase: "starting" | "running" | "stopping" | "stopped" = "starting";
+  #start: ((action: ConsoleAction) => void) | undefined;
+
+  problem(): string | undefined {
+    switch (this.#phase) {
+      case "running":
+        return undefined;
+      case "starting":
+        return "is starting";
+      case "stopping":
+        return "is shutting down";
+      case "stopped":
+        return "has stopped";
+    }
+  }
+
+  start(action: ConsoleAction): void {
+    if (this.#phase !== "running" || !this.#start) {
+      throw new Error(`the scheduler ${this.problem()}: it cannot start ${action.kind}`);
+    }
+    this.#start(action);
+  }
+
+  /** The loop runs: `start` hands actions over to it. */
+  running(start: (action: ConsoleAction) => void): void {
+    this.#phase = "running";
+    this.#start = start;
+  }
+
+  /** The loop winds down; no new action starts. */
+  stopping(): void {
+    this.#phase = "stopping";
+    this.#start = undefined;
+  }
+
+  stopped(): void {
+    this.#phase = "stopped";
+    this.#start = undefined;
+  }
+}
 
 /** Options for {@linkcode runScheduler}. */
 export interface SchedulerOptions {
@@ -36,6 +85,10 @@ export interface SchedulerOptions {
   /** Aborting it stops the crons; a running task gets a grace period, then is stopped. */
   signal: AbortSignal;
   shutdownGraceMs?: number;
+  /** Values no error line or kept output may show (`configSecrets`). */
+  secrets?: readonly string[];
+  /** Told what the loop is doing, and hands the console's actions to it. */
+  status?: SchedulerStatus;
 }
 
 /** Runs until `signal` is aborted and the work in progress has ended. */
@@ -49,7 +102,17 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
     logDir: options.logDir,
     signal,
     ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
+    ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
   });
+  try {
+    await schedule(runner, options);
+  } finally {
+    options.status?.stopped();
+  }
+}
+
+async function schedule(runner: PipelineRunner, options: SchedulerOptions): Promise<void> {
+  const { pipelines, logger, signal } = options;
   for (const orphan of await runner.ledger.recoverOrphans()) {
     logger.warn("marked an orphaned run failed", {
       pipeline: orphan.pipeline,
@@ -95,6 +158,10 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
     timezone: "UTC",
     catchup: options.catchup,
   });
+  options.status?.running((action) => {
+    guard("console action", () => runAction(runner, action));
+  });
+  signal.addEventListener("abort", () => options.status?.stopping(), { once: true });
 
   await guard("start-up run", async () => {
     for (const ds of await startupDates(runner, options)) {
@@ -120,6 +187,14 @@ export async function runDay(
   if (extractLoad.state === "failed") return [extractLoad];
   const transform = await runner.run("transform", { ...day, skipIfSucceeded: true });
   return [extractLoad, transform];
+}
+
+/** A console action: the pipeline again for its date (as `deno task run`), or a backfill. */
+async function runAction(runner: PipelineRunner, action: ConsoleAction): Promise<unknown> {
+  if (action.kind === "run") {
+    return await runner.run(action.pipeline, { ds: action.ds, trigger: "manual" });
+  }
+  return await runBackfill(runner, action);
 }
 
 /** Today, or with catch-up every date from the start date to today. */

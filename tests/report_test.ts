@@ -8,7 +8,7 @@ import {
   createPipelineFixture,
   type PipelineFixture,
 } from "./helpers/pipeline_fixture.ts";
-import { launchChromium } from "./helpers/browser.ts";
+import { launchChromium, watchPage } from "./helpers/browser.ts";
 import { analysisQuestions } from "./helpers/analysis_questions.ts";
 
 import { ANALYSES_DIR } from "../tasks/shared/paths.ts";
@@ -168,13 +168,7 @@ Deno.test("report answers every analysis with a chart and a table, equal to the 
       await using browser = await launchChromium();
       console.error(`report test: ${browser.source}`);
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const requests: string[] = [];
-      const errors: string[] = [];
-      page.on("request", (request) => requests.push(request.url()));
-      page.on("console", (message) => {
-        if (message.type() === "error") errors.push(message.text());
-      });
-      page.on("pageerror", (error) => errors.push(error.message));
+      const { requests, errors } = watchPage(page);
       await page.route(
         "**/*",
         (route) => route.request().url().startsWith("file://") ? route.continue() : route.abort(),

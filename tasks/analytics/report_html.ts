@@ -11,25 +11,13 @@
  * @module
  */
 import { basename } from "node:path";
+import { escapeHtml } from "../shared/escape_html.ts";
 import type { Logger } from "../shared/logger.ts";
 import { MARTS_SCHEMA } from "./analyses.ts";
 import { CHART_FONT, renderChart } from "./report_charts.ts";
 import { ANALYST_ROLE, type Column } from "./analysis_columns.ts";
 import { columnTitle } from "./chart_roles.ts";
 import type { Answer, Freshness } from "./report_questions.ts";
-
-const HTML_ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-/** Escapes text for HTML content and double-quoted attributes. */
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
-}
 
 /** A column name as a heading: `average_age` → `Average age`, `share_pct` → `Share %`. */
 const INTEGER_DIGITS = /^(-?)(\d+)(\.\d+)?$/;

@@ -13,7 +13,7 @@
  * @module
  */
 import bundled from "@sparticuz/chromium";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 /** Flags that keep Chromium off the network this machine does not have (see the README). */
 const OFFLINE_ARGS = [
@@ -63,6 +63,23 @@ export async function launchChromium(): Promise<TestBrowser> {
       "Run `deno task setup` (it installs @sparticuz/chromium), or install Chromium and set " +
       "CHROMIUM_PATH to it.",
   );
+}
+
+/** What a page asked for, and the errors it reported (console errors, uncaught ones), so far. */
+export interface PageWatch {
+  readonly requests: string[];
+  readonly errors: string[];
+}
+
+/** Starts recording `page`'s requests and errors. */
+export function watchPage(page: Page): PageWatch {
+  const watch: PageWatch = { requests: [], errors: [] };
+  page.on("request", (request) => watch.requests.push(request.url()));
+  page.on("console", (message) => {
+    if (message.type() === "error") watch.errors.push(message.text());
+  });
+  page.on("pageerror", (error) => watch.errors.push(error.message));
+  return watch;
 }
 
 function wrap(browser: Browser, source: string): TestBrowser {

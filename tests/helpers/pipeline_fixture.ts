@@ -55,6 +55,8 @@ export async function createPipelineFixture(): Promise<PipelineFixture> {
     API_RETRIES: "3",
     API_RETRY_DELAY: "10ms",
     DBT_RUNNER: "local",
+    // `start` serves the console: on a free port, never on 8080 that another test may hold.
+    CONSOLE_PORT: "0",
   };
   return {
     api,
