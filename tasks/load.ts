@@ -31,7 +31,9 @@ const program = taskCommand(
     new Option(
       "--skip-if-loaded",
       "do nothing when this very file (by its manifest's SHA-256) is the last one loaded, as " +
-        "after a streamed `deno task extract --load` (the pipeline's load does this)",
+        "after a streamed `deno task extract --load` (the pipeline's load does this); with no " +
+        "CSV on this machine (the extract ran on another worker), do nothing when the ds's " +
+        "newest batch in the warehouse loaded, and fail (exit 3) when it did not",
     ),
   )
   .addOption(

@@ -34,6 +34,7 @@ import { checkLandingKinds, type LandingFiles } from "../landing/landing_zone.ts
 import postgres from "postgres";
 import type { Sql, TransactionSql } from "../warehouse/sql_client.ts";
 import { type CopiedBytes, CopyWriter } from "./copy_writer.ts";
+import { loadedBatch } from "./loaded_batch.ts";
 import { checkHeader, readHeader } from "./csv_header.ts";
 import {
   fallBackToStage,
@@ -61,7 +62,9 @@ export interface LoadOptions {
   unvouched?: boolean;
   /**
    * Do nothing when this very file (its manifest's SHA-256) is the last thing loaded: a streamed
-   * `deno task extract --load` got it there. Default false: load it again.
+   * `deno task extract --load` got it there. With no CSV here (the extract ran on another worker),
+   * do nothing when the ds's newest batch loaded a vouched file, and fail as terminal when it did
+   * not (`loaded_batch.ts`). Default false: load it again.
    */
   skipIfLoaded?: boolean;
   logger?: Logger;
@@ -151,6 +154,16 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
   const file = files.csv;
   const vouched = !options.unvouched;
   let copied: { bytes: number; sha256: string } | undefined;
+  if (options.skipIfLoaded && await isMissing(file)) {
+    // Written on another worker (no shared DATA_DIR): the warehouse says whether it was loaded.
+    const loaded = await loadedBatch(sql, files);
+    options.logger?.info("the CSV is not on this worker; the warehouse holds its loaded batch", {
+      ds,
+      batch: loaded.batchId,
+      file: loaded.file,
+    });
+    return { ...loaded, seconds: (performance.now() - started) / 1000 };
+  }
   try {
     await checkLandingKinds(files);
     const header = await readHeader(file);
@@ -236,6 +249,15 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
       );
     throw failure;
   }
+}
+
+/** Whether `path` does not exist (a parent that is not a directory is for the kind checks). */
+async function isMissing(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => false, (error) => {
+    if (error instanceof Deno.errors.NotFound) return true;
+    if (error instanceof Deno.errors.NotADirectory) return false;
+    throw error;
+  });
 }
 
 /** The fields of a load's summary line (`load ds=… rows=… inserted=… …`). */

@@ -2,8 +2,10 @@
  * The load of `deno task extract --load`: the CSV bytes go into the warehouse's COPY as the
  * extract writes them to the landing file, so the load overlaps the extract. The transaction
  * commits only after the file and its manifest are durable and vouch for exactly what was copied,
- * so the file alone can always run the load again. The streamed COPY never fails the extract: when
- * it fails, {@linkcode StreamedLoad.finish} says why and `deno task load` loads the file.
+ * so the file alone can always run the load again. The streamed COPY does not fail the extract:
+ * when it fails, {@linkcode StreamedLoad.finish} says why and `deno task load` loads the file.
+ * Every load it tries leaves a batch row, failed ones included, or the extract fails: on workers
+ * that share no disk, the ds's newest row is what a load elsewhere decides from.
  *
  * @example
  * ```ts
@@ -15,6 +17,7 @@
  * @module
  */
 import { ulid } from "ulid";
+import { errorMessage, TransientError } from "../shared/errors.ts";
 import type { LandingFiles } from "../landing/landing_zone.ts";
 import { readManifest } from "../landing/landing_manifest.ts";
 import type { Sql } from "../warehouse/sql_client.ts";
@@ -78,16 +81,35 @@ export class StreamedLoad {
     const started = performance.now();
     const startedAt = new Date();
     const batchId = ulid();
-    const columns = await tableColumns(sql);
-    checkHeader(options.columns, { columns, file: files.csv });
-    const targetOptions: LoadTargetOptions = {
-      ds,
-      batchId,
-      header: options.columns,
-      columns,
-      direct: true,
-      headerMatch: await copyMatchesHeader(sql),
+    const failed = async (error: unknown) => {
+      const failure = describeLoadError(error, files.csv);
+      await recordFailedBatch(sql, {
+        batchId,
+        ds,
+        file: files.csv,
+        error: failure.message,
+        vouched: true,
+        startedAt,
+      }).catch((recordError) => {
+        throw new UnrecordedLoadError(failure, recordError);
+      });
+      return failure;
     };
+    let targetOptions: LoadTargetOptions;
+    try {
+      const columns = await tableColumns(sql);
+      checkHeader(options.columns, { columns, file: files.csv });
+      targetOptions = {
+        ds,
+        batchId,
+        header: options.columns,
+        columns,
+        direct: true,
+        headerMatch: await copyMatchesHeader(sql),
+      };
+    } catch (error) {
+      throw await failed(error);
+    }
     const ready = Promise.withResolvers<LoadTarget>();
     const outcome = Promise.withResolvers<Outcome>();
     const state: { failure: unknown } = { failure: undefined };
@@ -142,16 +164,7 @@ export class StreamedLoad {
       async (error) => {
         // A load the extract's failure rolled back is no batch of its own.
         if (aborted) throw error;
-        const failure = describeLoadError(error, files.csv);
-        await recordFailedBatch(sql, {
-          batchId,
-          ds,
-          file: files.csv,
-          error: failure.message,
-          vouched: true,
-          startedAt,
-        }).catch(() => {}); // the failure is the news; a ledger that cannot take it adds nothing
-        throw failure;
+        throw await failed(error);
       },
     );
     done.catch(() => {}); // finish() and begin() report it
@@ -192,6 +205,21 @@ export class StreamedLoad {
   }
 }
 
+/**
+ * A streamed load that failed where the warehouse could not record even that: the extract must
+ * fail too (transient), for the ds's newest batch row would otherwise be an older extract's, and
+ * a load on a worker without this file would take that one for it (`loaded_batch.ts`).
+ */
+export class UnrecordedLoadError extends TransientError {
+  constructor(failure: Error, recordError: unknown) {
+    super(
+      `${failure.message}; and the warehouse could not record that the load failed ` +
+        `(${errorMessage(recordError)}), so the extract fails too: run it again`,
+      { cause: failure },
+    );
+  }
+}
+
 function never(): never {
   throw new Error(`the streamed load's transaction ended before its COPY began`);
 }
@@ -206,7 +234,9 @@ export interface StreamedOutcome<T> {
 /**
  * Runs `work` (the extract) with a {@linkcode StreamedLoad} as its second CSV sink, and finishes
  * the load once `work` has published the files; when `work` fails, the load rolls back and the
- * error is `work`'s. A load that cannot begin or finish is reported, never thrown.
+ * error is `work`'s. A load that cannot begin or finish is reported, not thrown — unless its
+ * failure could not be recorded ({@linkcode UnrecordedLoadError}, thrown before `work` runs when
+ * the load cannot begin).
  */
 export async function withStreamedLoad<T>(
   sql: Sql,
@@ -218,6 +248,7 @@ export async function withStreamedLoad<T>(
   try {
     streamed = await StreamedLoad.begin(sql, options);
   } catch (error) {
+    if (error instanceof UnrecordedLoadError) throw error;
     beginError = error instanceof Error ? error : new Error(String(error));
   }
   let result: T;
@@ -231,6 +262,7 @@ export async function withStreamedLoad<T>(
   try {
     return { result, load: { summary: await streamed.finish() } };
   } catch (error) {
+    if (error instanceof UnrecordedLoadError) throw error;
     return { result, load: { error: error instanceof Error ? error : new Error(String(error)) } };
   }
 }

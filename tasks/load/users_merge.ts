@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { hostname } from "node:os";
 import type postgres from "postgres";
 import { isConnectionLoss, TerminalError } from "../shared/errors.ts";
 import type { Sql, TransactionSql } from "../warehouse/sql_client.ts";
@@ -220,12 +221,13 @@ export interface BatchRecord extends MergeCounts {
 export async function recordBatch(tx: TransactionSql, batch: BatchRecord): Promise<void> {
   await tx`
     insert into meta.load_batches (
-      batch_id, ds, file, status, rows_in_file, bytes, sha256, inserted, updated, deleted,
+      batch_id, ds, file, host, status, rows_in_file, bytes, sha256, inserted, updated, deleted,
       unchanged, duplicates, vouched, started_at, finished_at
     ) values (
-      ${batch.batchId}, ${batch.ds}::date, ${batch.file}, 'succeeded', ${batch.rows},
-      ${batch.bytes}, ${batch.sha256}, ${batch.inserted}, ${batch.updated}, ${batch.deleted},
-      ${batch.unchanged}, ${batch.duplicates}, ${batch.vouched}, ${batch.startedAt}, now()
+      ${batch.batchId}, ${batch.ds}::date, ${batch.file}, ${hostname()}, 'succeeded',
+      ${batch.rows}, ${batch.bytes}, ${batch.sha256}, ${batch.inserted}, ${batch.updated},
+      ${batch.deleted}, ${batch.unchanged}, ${batch.duplicates}, ${batch.vouched},
+      ${batch.startedAt}, now()
     )`;
 }
 
@@ -258,10 +260,10 @@ export async function recordFailedBatch(
     try {
       await sql`
         insert into meta.load_batches (
-          batch_id, ds, file, status, error, vouched, started_at, finished_at
+          batch_id, ds, file, host, status, error, vouched, started_at, finished_at
         ) values (
-          ${batch.batchId}, ${batch.ds}::date, ${batch.file}, 'failed', ${batch.error},
-          ${batch.vouched}, ${batch.startedAt}, now()
+          ${batch.batchId}, ${batch.ds}::date, ${batch.file}, ${hostname()}, 'failed',
+          ${batch.error}, ${batch.vouched}, ${batch.startedAt}, now()
         )`;
       return;
     } catch (error) {
