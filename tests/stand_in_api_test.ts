@@ -359,6 +359,28 @@ Deno.test("generatePage refuses results outside 1..5000 with advice", () => {
 // ------------------------------------------------------------------------------------------
 // Faults
 
+Deno.test("a fault for one seed leaves other seeds' requests alone, and the peak of requests at once is counted", async () => {
+  await using api = await start();
+  api.faults.add({ seed: "2026-04-02", times: Infinity, fault: { kind: "status", status: 500 } });
+  api.faults.add({ seed: "2026-04-03", times: 2, fault: { kind: "delay", ms: 1_000 } });
+  const other = await fetch(query(api, { seed: "2026-04-01", results: 1 }));
+  assert.equal(other.status, 200);
+  await other.body?.cancel();
+  const hit = await fetch(query(api, { seed: "2026-04-02", results: 1 }));
+  assert.equal(hit.status, 500);
+  await hit.body?.cancel();
+  assert.equal(api.peakInFlight, 1);
+  // Two requests at once, each held a second by the delay: two in flight at the peak.
+  await Promise.all(
+    [1, 2].map(() =>
+      fetch(query(api, { seed: "2026-04-03", results: 1 })).then((r) => r.body?.cancel())
+    ),
+  );
+  assert.equal(api.peakInFlight, 2);
+  api.resetPeakInFlight();
+  assert.equal(api.peakInFlight, 0);
+});
+
 Deno.test("a status fault answers its status, the real API's error text and Retry-After", async () => {
   await using api = await start();
   const when = new Date(Date.now() + 5000).toUTCString();

@@ -33,15 +33,21 @@ export type Fault =
 /** The `kind` of a fault. */
 export type FaultKind = Fault["kind"];
 
-/** When to serve a fault: on `page` (any page when absent), `times` times (default 1; Infinity = always). */
+/**
+ * When to serve a fault: on `page` (any page when absent) of `seed` (any seed when absent: a
+ * seed is a logical date's, so runs of other dates at the same time go unharmed), `times` times
+ * (default 1; Infinity = always).
+ */
 export interface FaultRule {
   page?: number;
+  seed?: string;
   times?: number;
   fault: Fault;
 }
 
 interface PendingRule {
   readonly page: number | undefined;
+  readonly seed: string | undefined;
   remaining: number;
   readonly fault: Fault;
 }
@@ -64,7 +70,7 @@ export class FaultPlan {
         `fault rule page must be a positive integer, got ${rule.page}; omit it to match any page`,
       );
     }
-    this.#rules.push({ page: rule.page, remaining: times, fault: rule.fault });
+    this.#rules.push({ page: rule.page, seed: rule.seed, remaining: times, fault: rule.fault });
   }
 
   /** Drops every queued rule. */
@@ -72,9 +78,12 @@ export class FaultPlan {
     this.#rules = [];
   }
 
-  /** The fault for a request of `page`: the first matching rule with uses left, which spends one. */
-  take(page: number): Fault | undefined {
-    const index = this.#rules.findIndex((rule) => rule.page === undefined || rule.page === page);
+  /** The fault for a request of `page` (of `seed`): the first matching rule with uses left, which spends one. */
+  take(page: number, seed?: string): Fault | undefined {
+    const index = this.#rules.findIndex((rule) =>
+      (rule.page === undefined || rule.page === page) &&
+      (rule.seed === undefined || rule.seed === seed)
+    );
     const rule = this.#rules[index];
     if (rule === undefined) return undefined;
     rule.remaining--;
@@ -86,6 +95,7 @@ export class FaultPlan {
   get pending(): readonly FaultRule[] {
     return this.#rules.map((rule) => ({
       ...(rule.page === undefined ? {} : { page: rule.page }),
+      ...(rule.seed === undefined ? {} : { seed: rule.seed }),
       times: rule.remaining,
       fault: rule.fault,
     }));
@@ -115,6 +125,7 @@ const faultSchema = z.discriminatedUnion("kind", [
 
 const ruleSchema = z.object({
   page: z.number().int().positive().optional(),
+  seed: z.string().min(1).optional(),
   times: z.union([z.number().int().positive(), z.literal("always")]).optional(),
   fault: faultSchema,
 });
@@ -133,7 +144,8 @@ export function parseFaultRules(body: unknown): FaultRule[] {
     const where = issue === undefined || issue.path.length === 0 ? "body" : issue.path.join(".");
     throw new Error(
       `fault rule rejected at ${where}: ${issue?.message ?? "invalid"}; send ` +
-        '{"page"?: n, "times"?: n | "always", "fault": {"kind": ...}} or an array of those',
+        '{"page"?: n, "seed"?: s, "times"?: n | "always", "fault": {"kind": ...}} or an ' +
+        "array of those",
     );
   }
   const rules = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
@@ -141,6 +153,7 @@ export function parseFaultRules(body: unknown): FaultRule[] {
     const times = rule.times === "always" ? Infinity : rule.times;
     return {
       ...(rule.page === undefined ? {} : { page: rule.page }),
+      ...(rule.seed === undefined ? {} : { seed: rule.seed }),
       ...(times === undefined ? {} : { times }),
       fault: toFault(rule.fault),
     };

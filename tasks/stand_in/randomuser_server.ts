@@ -49,6 +49,9 @@ export interface FakeRandomUser extends AsyncDisposable {
   readonly faults: FaultPlan;
   /** Every `/api/` request so far, oldest first (the last 10 000). */
   readonly requests: readonly RequestLogEntry[];
+  /** The most `/api/` requests it was answering at once, since it started or `resetPeakInFlight`. */
+  readonly peakInFlight: number;
+  resetPeakInFlight(): void;
   /** Stops listening, cuts short pending delays and waits for in-flight requests. */
   close(): Promise<void>;
 }
@@ -69,6 +72,7 @@ export async function startFakeRandomUser(
 ): Promise<FakeRandomUser> {
   const faults = new FaultPlan();
   const requests: RequestLogEntry[] = [];
+  const inFlight = { now: 0, peak: 0 };
   const cache = new Map<string, Uint8Array<ArrayBuffer>>();
   const stopping = new AbortController();
   const requestedPort = options.port ?? 0;
@@ -106,8 +110,10 @@ export async function startFakeRandomUser(
       return jsonError(405, `${request.method} is not served; the fake randomuser.me answers GET`);
     }
     const query = parseApiQuery(url.searchParams);
-    const fault = faults.take(query.page);
-    const response = await answer(query, fault, request);
+    const fault = faults.take(query.page, query.seed);
+    inFlight.now++;
+    inFlight.peak = Math.max(inFlight.peak, inFlight.now);
+    const response = await answer(query, fault, request).finally(() => inFlight.now--);
     log({
       page: query.page,
       results: query.results,
@@ -249,6 +255,12 @@ export async function startFakeRandomUser(
     port,
     faults,
     requests,
+    get peakInFlight() {
+      return inFlight.peak;
+    },
+    resetPeakInFlight: () => {
+      inFlight.peak = inFlight.now;
+    },
     close,
     [Symbol.asyncDispose]: close,
   };
