@@ -5,7 +5,10 @@
  * schedule (UTC). Each task is a `BashOperator` that runs `pipelines/cli.ts airflow-task`, which
  * runs the task's own process and records the try in the run ledger; exit codes 2 and 3 fail
  * the Airflow task without using its retries. A pipeline with an upstream waits for the
- * upstream's run of the same ds with an `ExternalTaskSensor`.
+ * upstream's run of the same ds with an `ExternalTaskSensor`. For the CeleryExecutor: a task that
+ * calls the API takes `API_CONCURRENCY` slots of the `randomuser_elt_api` pool (so parallel runs
+ * share one budget of requests in flight), and Airflow Variables set `max_active_runs` and route
+ * tasks to worker queues.
  *
  * @example
  * ```ts
@@ -17,6 +20,7 @@
  */
 import { join } from "node:path";
 import { AtomicFile } from "../tasks/shared/atomic_file.ts";
+import { API_CONCURRENCY_LIMITS } from "../tasks/shared/config.ts";
 import { FIRST_LOGICAL_DATE } from "../tasks/shared/dates.ts";
 import {
   dailyMinute,
@@ -57,7 +61,12 @@ export function renderAirflowDags(
   return Object.values(pipelines).map((pipeline) => {
     const dagId = airflowDagId(pipeline.name);
     const upstream = pipeline.upstream ? pipelines[pipeline.upstream] : undefined;
-    return { name: `${dagId}.py`, dagId, text: dagFile(pipeline, { upstream, ...options }) };
+    const tasks = allTaskIds(pipelines);
+    return {
+      name: `${dagId}.py`,
+      dagId,
+      text: dagFile(pipeline, { upstream, tasks, ...options }),
+    };
   });
 }
 
@@ -80,9 +89,21 @@ export async function writeAirflowDags(
   }
 }
 
+/** The task ids of every DAG, sensors included: the keys `randomuser_elt_queues` may name. */
+function allTaskIds(pipelines: Readonly<Record<PipelineName, PipelineDefinition>>): string[] {
+  return Object.values(pipelines).flatMap((pipeline) => [
+    ...(pipeline.upstream ? [sensorId(pipeline.upstream)] : []),
+    ...pipeline.tasks.map((task) => task.name),
+  ]);
+}
+
+function sensorId(upstream: PipelineName): string {
+  return `wait_for_${upstream}`;
+}
+
 function dagFile(
   pipeline: PipelineDefinition,
-  options: AirflowDagOptions & { upstream: PipelineDefinition | undefined },
+  options: AirflowDagOptions & { upstream: PipelineDefinition | undefined; tasks: string[] },
 ): string {
   const { upstream } = options;
   const order = pipeline.tasks.map((task) => task.name).join(" >> ");
@@ -93,7 +114,7 @@ function dagFile(
     `"retry_delay": ${timedelta(pipeline.retryDelayMs)}}`;
   const tasks = pipeline.tasks.map((task) =>
     `    ${identifier(task.name)} = pipeline_task(${py(task.name)}, ` +
-    `timeout=${timedelta(task.timeoutMs)})\n`
+    `timeout=${timedelta(task.timeoutMs)}${task.callsApi ? ", calls_api=True" : ""})\n`
   ).join("");
   const chain = [
     ...(upstream ? ["wait_for_upstream"] : []),
@@ -110,16 +131,19 @@ ${waits}${MODULE_DOC}"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from airflow.providers.standard.operators.bash import BashOperator
-${sensorImport}from airflow.sdk import DAG, CronTriggerTimetable
+${sensorImport}from airflow.sdk import DAG, CronTriggerTimetable, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 PIPELINE = ${py(pipeline.name)}
+# The tasks of both DAGs: the keys the Variable randomuser_elt_queues may name.
+TASK_IDS = (${options.tasks.map(py).join(", ")})
 ${PREAMBLE}
 
 
@@ -131,7 +155,7 @@ with DAG(
     schedule=${schedule},
     start_date=_date("PIPELINE_START_DATE"),
     catchup=_flag("CATCHUP", default=False),
-    max_active_runs=1,
+    max_active_runs=MAX_ACTIVE_RUNS,
     default_args=${defaultArgs},
     user_defined_macros={"checkout": _checkout()},
     tags=["randomuser-elt"],
@@ -147,7 +171,8 @@ function upstreamSensor(upstream: PipelineDefinition, options: AirflowDagOptions
     # this one waits (clear the failed tasks in Airflow to run them again), at most as long as
     # ${upstream.name} can take with every task using all its tries.
     wait_for_upstream = ExternalTaskSensor(
-        task_id=${py(`wait_for_${upstream.name}`)},
+        task_id=${py(sensorId(upstream.name))},
+        **_queue(${py(sensorId(upstream.name))}),
         external_dag_id=${py(airflowDagId(upstream.name))},
         external_task_id=None,
         allowed_states=["success"],
@@ -213,14 +238,31 @@ Airflow Variables (or AIRFLOW_VAR_<NAME> environment variables) where the tasks 
                             resolve (default: randomuser_elt_dir)
     randomuser_elt_deno     the deno executable (default: deno on PATH)
 
+and where this file is parsed (a change shows once the DAG processor parses it again):
+
+    randomuser_elt_max_active_runs  runs of this DAG at once (default 1); a backfill has its own
+                                    (airflow backfill create --max-active-runs N)
+    randomuser_elt_queues           JSON object: task id -> Celery queue (default: every task on
+                                    the default queue), e.g. {"extract": "api"}
+
 The tasks inherit the worker's environment: DATABASE_URL, RANDOMUSER_API_URL and the rest of
-the README's configuration. CATCHUP and PIPELINE_START_DATE are read where this file is parsed,
-with the meaning they have for \`\`deno task start\`\`.
+the configuration. CATCHUP, PIPELINE_START_DATE and API_CONCURRENCY are read where this file is
+parsed, with the meaning they have for \`\`deno task start\`\`. A task that calls the API runs in
+the pool randomuser_elt_api and takes API_CONCURRENCY of its slots, so the pool's size bounds the
+API requests in flight over all runs together; create it once:
+
+    airflow pools set randomuser_elt_api 4 "randomuser-elt: API requests in flight"
+
+The tasks of one run may run on different workers that share no disk: a load whose CSV is on
+another worker decides from the batch the warehouse holds (docs/airflow.md).
 `;
 
 const PREAMBLE = `
 # The task processes' exit codes that a retry cannot fix.
 TERMINAL_EXIT_CODES = {2: "usage or configuration error", 3: "terminal failure"}
+
+# The pool that bounds the API requests in flight over all runs (see the module's doc).
+API_POOL = "randomuser_elt_api"
 
 # Where the tasks run, from Airflow Variables rendered when each task starts.
 _PROJECT_DIR = "var.value.get('randomuser_elt_dir', checkout)"
@@ -254,8 +296,11 @@ class PipelineTaskOperator(BashOperator):
             raise
 
 
-def pipeline_task(task: str, *, timeout: timedelta) -> PipelineTaskOperator:
+def pipeline_task(
+    task: str, *, timeout: timedelta, calls_api: bool = False
+) -> PipelineTaskOperator:
     """The task \`\`task\`\` of the pipeline, run for the DAG run's ds."""
+    api = {"pool": API_POOL, "pool_slots": API_CONCURRENCY} if calls_api else {}
     return PipelineTaskOperator(
         task_id=task,
         bash_command=(
@@ -264,12 +309,15 @@ def pipeline_task(task: str, *, timeout: timedelta) -> PipelineTaskOperator:
             '--ds {{ ds }} --run-id "$AIRFLOW_CTX_DAG_RUN_ID" --try {{ ti.try_number }} '
             "--retries {{ task.retries }}"
         ),
-        env=TASK_ENV,
+        # A task that calls the API runs with as many requests at once as it holds pool slots.
+        env={**TASK_ENV, "API_CONCURRENCY": str(API_CONCURRENCY)} if calls_api else TASK_ENV,
         append_env=True,
         cwd=TASK_CWD,
         skip_on_exit_code=None,
         execution_timeout=timeout,
         do_xcom_push=False,
+        **api,
+        **_queue(task),
     )
 
 
@@ -308,4 +356,51 @@ def _date(name: str) -> datetime | None:
         raise ValueError(
             f"invalid configuration: {name} must be ${FIRST_LOGICAL_DATE} or later (got {value!r})"
         )
-    return date`;
+    return date
+
+
+def _count(what: str, value: str, *, high: int) -> int:
+    """A whole number from 1 to \`\`high\`\`, or a ValueError naming \`\`what\`\`."""
+    if not re.fullmatch(r"[0-9]+", value) or not 1 <= int(value) <= high:
+        raise ValueError(
+            f"invalid configuration: {what} must be a whole number from 1 to {high} (got {value!r})"
+        )
+    return int(value)
+
+
+def _queues() -> dict[str, str]:
+    """The Variable randomuser_elt_queues: task id -> Celery queue."""
+    text = Variable.get("randomuser_elt_queues", default=None)
+    if text is None:
+        return {}
+    error = "invalid Airflow Variable randomuser_elt_queues: "
+    try:
+        queues = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{error}not JSON (got {text!r})") from None
+    if not isinstance(queues, dict) or not all(isinstance(q, str) and q for q in queues.values()):
+        raise ValueError(
+            f"{error}it must be a JSON object of task ids to queue names (got {text!r})"
+        )
+    unknown = sorted(set(queues) - set(TASK_IDS))
+    if unknown:
+        raise ValueError(f"{error}no task {', '.join(unknown)}; the tasks: {', '.join(TASK_IDS)}")
+    return queues
+
+
+def _queue(task: str) -> dict[str, str]:
+    """The operator argument that routes \`\`task\`\` to its queue, if it has one."""
+    return {"queue": QUEUES[task]} if task in QUEUES else {}
+
+
+API_CONCURRENCY = _count(
+    "API_CONCURRENCY",
+    os.environ.get("API_CONCURRENCY") or "${API_CONCURRENCY_LIMITS.fallback}",
+    high=${API_CONCURRENCY_LIMITS.max},
+)
+MAX_ACTIVE_RUNS = _count(
+    "the Airflow Variable randomuser_elt_max_active_runs",
+    Variable.get("randomuser_elt_max_active_runs", default="1"),
+    high=1000,
+)
+QUEUES = _queues()`;

@@ -32,6 +32,8 @@ export interface TaskDefinition {
   readonly denoFlags?: readonly string[];
   /** Field of the task's summary line that counts its rows, if any. */
   readonly rowsField?: string;
+  /** Calls the Random User API: on Airflow it holds API_CONCURRENCY slots of the API pool. */
+  readonly callsApi?: boolean;
   readonly timeoutMs: number;
 }
 
@@ -109,6 +111,7 @@ export function definePipelines(
           args: ["--load"],
           denoFlags: EXTRACT_DENO_FLAGS,
           rowsField: "users",
+          callsApi: true,
           timeoutMs: 30 * MINUTE,
         },
         {

@@ -15,26 +15,46 @@ Airflow Variables (or AIRFLOW_VAR_<NAME> environment variables) where the tasks 
                             resolve (default: randomuser_elt_dir)
     randomuser_elt_deno     the deno executable (default: deno on PATH)
 
+and where this file is parsed (a change shows once the DAG processor parses it again):
+
+    randomuser_elt_max_active_runs  runs of this DAG at once (default 1); a backfill has its own
+                                    (airflow backfill create --max-active-runs N)
+    randomuser_elt_queues           JSON object: task id -> Celery queue (default: every task on
+                                    the default queue), e.g. {"extract": "api"}
+
 The tasks inherit the worker's environment: DATABASE_URL, RANDOMUSER_API_URL and the rest of
-the README's configuration. CATCHUP and PIPELINE_START_DATE are read where this file is parsed,
-with the meaning they have for ``deno task start``.
+the configuration. CATCHUP, PIPELINE_START_DATE and API_CONCURRENCY are read where this file is
+parsed, with the meaning they have for ``deno task start``. A task that calls the API runs in
+the pool randomuser_elt_api and takes API_CONCURRENCY of its slots, so the pool's size bounds the
+API requests in flight over all runs together; create it once:
+
+    airflow pools set randomuser_elt_api 4 "randomuser-elt: API requests in flight"
+
+The tasks of one run may run on different workers that share no disk: a load whose CSV is on
+another worker decides from the batch the warehouse holds (docs/airflow.md).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, CronTriggerTimetable
+from airflow.sdk import DAG, CronTriggerTimetable, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 PIPELINE = "extract_load"
+# The tasks of both DAGs: the keys the Variable randomuser_elt_queues may name.
+TASK_IDS = ("migrate", "extract", "load", "wait_for_extract_load", "dbt_build")
 
 # The task processes' exit codes that a retry cannot fix.
 TERMINAL_EXIT_CODES = {2: "usage or configuration error", 3: "terminal failure"}
+
+# The pool that bounds the API requests in flight over all runs (see the module's doc).
+API_POOL = "randomuser_elt_api"
 
 # Where the tasks run, from Airflow Variables rendered when each task starts.
 _PROJECT_DIR = "var.value.get('randomuser_elt_dir', checkout)"
@@ -68,8 +88,11 @@ class PipelineTaskOperator(BashOperator):
             raise
 
 
-def pipeline_task(task: str, *, timeout: timedelta) -> PipelineTaskOperator:
+def pipeline_task(
+    task: str, *, timeout: timedelta, calls_api: bool = False
+) -> PipelineTaskOperator:
     """The task ``task`` of the pipeline, run for the DAG run's ds."""
+    api = {"pool": API_POOL, "pool_slots": API_CONCURRENCY} if calls_api else {}
     return PipelineTaskOperator(
         task_id=task,
         bash_command=(
@@ -78,12 +101,15 @@ def pipeline_task(task: str, *, timeout: timedelta) -> PipelineTaskOperator:
             '--ds {{ ds }} --run-id "$AIRFLOW_CTX_DAG_RUN_ID" --try {{ ti.try_number }} '
             "--retries {{ task.retries }}"
         ),
-        env=TASK_ENV,
+        # A task that calls the API runs with as many requests at once as it holds pool slots.
+        env={**TASK_ENV, "API_CONCURRENCY": str(API_CONCURRENCY)} if calls_api else TASK_ENV,
         append_env=True,
         cwd=TASK_CWD,
         skip_on_exit_code=None,
         execution_timeout=timeout,
         do_xcom_push=False,
+        **api,
+        **_queue(task),
     )
 
 
@@ -125,6 +151,53 @@ def _date(name: str) -> datetime | None:
     return date
 
 
+def _count(what: str, value: str, *, high: int) -> int:
+    """A whole number from 1 to ``high``, or a ValueError naming ``what``."""
+    if not re.fullmatch(r"[0-9]+", value) or not 1 <= int(value) <= high:
+        raise ValueError(
+            f"invalid configuration: {what} must be a whole number from 1 to {high} (got {value!r})"
+        )
+    return int(value)
+
+
+def _queues() -> dict[str, str]:
+    """The Variable randomuser_elt_queues: task id -> Celery queue."""
+    text = Variable.get("randomuser_elt_queues", default=None)
+    if text is None:
+        return {}
+    error = "invalid Airflow Variable randomuser_elt_queues: "
+    try:
+        queues = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{error}not JSON (got {text!r})") from None
+    if not isinstance(queues, dict) or not all(isinstance(q, str) and q for q in queues.values()):
+        raise ValueError(
+            f"{error}it must be a JSON object of task ids to queue names (got {text!r})"
+        )
+    unknown = sorted(set(queues) - set(TASK_IDS))
+    if unknown:
+        raise ValueError(f"{error}no task {', '.join(unknown)}; the tasks: {', '.join(TASK_IDS)}")
+    return queues
+
+
+def _queue(task: str) -> dict[str, str]:
+    """The operator argument that routes ``task`` to its queue, if it has one."""
+    return {"queue": QUEUES[task]} if task in QUEUES else {}
+
+
+API_CONCURRENCY = _count(
+    "API_CONCURRENCY",
+    os.environ.get("API_CONCURRENCY") or "4",
+    high=64,
+)
+MAX_ACTIVE_RUNS = _count(
+    "the Airflow Variable randomuser_elt_max_active_runs",
+    Variable.get("randomuser_elt_max_active_runs", default="1"),
+    high=1000,
+)
+QUEUES = _queues()
+
+
 with DAG(
     dag_id="extract_load_pipeline",
     description="randomuser-elt extract_load: migrate >> extract >> load",
@@ -133,13 +206,13 @@ with DAG(
     schedule=CronTriggerTimetable("5 0 * * *", timezone="UTC", interval=timedelta(minutes=5)),
     start_date=_date("PIPELINE_START_DATE"),
     catchup=_flag("CATCHUP", default=False),
-    max_active_runs=1,
+    max_active_runs=MAX_ACTIVE_RUNS,
     default_args={"retries": 3, "retry_delay": timedelta(minutes=3)},
     user_defined_macros={"checkout": _checkout()},
     tags=["randomuser-elt"],
 ) as dag:
     migrate = pipeline_task("migrate", timeout=timedelta(minutes=5))
-    extract = pipeline_task("extract", timeout=timedelta(minutes=30))
+    extract = pipeline_task("extract", timeout=timedelta(minutes=30), calls_api=True)
     load = pipeline_task("load", timeout=timedelta(minutes=30))
 
     migrate >> extract >> load

@@ -83,13 +83,20 @@ const postgresUrl = z.url({
   message: "must be a URL such as postgres://user:password@host:5432/database",
 });
 
+/** API_CONCURRENCY's bounds and default (the Airflow DAGs read it where they are parsed, too). */
+export const API_CONCURRENCY_LIMITS = { min: 1, max: 64, fallback: 4 } as const;
+
 /** Environment variables the pipeline reads, with their defaults (docs/configuration.md). */
 const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   RANDOMUSER_API_URL: httpUrl("the Random User API").default("https://randomuser.me/api/"),
   USERS_PER_RUN: integer(1, MAX_USERS_PER_RUN, 10_000),
   API_PAGE_SIZE: integer(1, 5_000, 5_000),
-  API_CONCURRENCY: integer(1, 64, 4),
+  API_CONCURRENCY: integer(
+    API_CONCURRENCY_LIMITS.min,
+    API_CONCURRENCY_LIMITS.max,
+    API_CONCURRENCY_LIMITS.fallback,
+  ),
   API_RETRIES: integer(0, 20, 5),
   // 0s would time every request out before it starts.
   API_TIMEOUT: duration("60s", { min: 1 }),

@@ -51,6 +51,10 @@ def task_properties(task):
         "execution_timeout_s": seconds(task.execution_timeout),
         "upstream": sorted(task.upstream_task_ids),
         "external_dag_id": getattr(task, "external_dag_id", None),
+        "pool": task.pool,
+        "pool_slots": task.pool_slots,
+        "queue": task.queue,
+        "env": getattr(task, "env", None),
         "timeout_s": seconds(getattr(task, "timeout", None)) if hasattr(task, "poke") else None,
     }
 

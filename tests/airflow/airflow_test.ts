@@ -142,6 +142,36 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
   assert.equal(transform.tasks[0]?.external_dag_id, "extract_load_pipeline");
   assert.equal(parsed.dags.extract_load_pipeline!.tasks[0]?.upstream.length, 0);
 
+  // The API pool: extract holds API_CONCURRENCY (4) slots and runs with as many requests at once;
+  // every task on the default queue.
+  const slots = (dags: typeof parsed) =>
+    Object.values(dags.dags).flatMap((dag) =>
+      dag.tasks.map((t) =>
+        `${t.task_id}:${t.pool}/${t.pool_slots}@${t.queue}:${t.env?.API_CONCURRENCY ?? "-"}`
+      )
+    );
+  assert.deepEqual(slots(parsed), [
+    "migrate:default_pool/1@default:-",
+    "extract:randomuser_elt_api/4@default:4",
+    "load:default_pool/1@default:-",
+    "wait_for_extract_load:default_pool/1@default:-",
+    "dbt_build:default_pool/1@default:-",
+  ]);
+  // Airflow Variables set max_active_runs and the queues; API_CONCURRENCY is read where parsed.
+  const tuned = await airflow.dags({
+    AIRFLOW_VAR_RANDOMUSER_ELT_MAX_ACTIVE_RUNS: "8",
+    AIRFLOW_VAR_RANDOMUSER_ELT_QUEUES: '{"extract": "api", "dbt_build": "dbt"}',
+    API_CONCURRENCY: "3",
+  });
+  assert.deepEqual(Object.values(tuned.dags).map((dag) => dag.max_active_runs), [8, 8]);
+  assert.deepEqual(slots(tuned), [
+    "migrate:default_pool/1@default:-",
+    "extract:randomuser_elt_api/3@api:3",
+    "load:default_pool/1@default:-",
+    "wait_for_extract_load:default_pool/1@default:-",
+    "dbt_build:default_pool/1@dbt:-",
+  ]);
+
   // Catch-up follows CATCHUP and PIPELINE_START_DATE, read where the files are parsed.
   const caughtUp = await airflow.dags({ CATCHUP: "true", PIPELINE_START_DATE: "2026-01-01" });
   for (const dag of Object.values(caughtUp.dags)) {
@@ -164,6 +194,25 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
     assert.match(
       error.error,
       /invalid configuration: CATCHUP must be true or false \(got 'maybe'\)/,
+    );
+  }
+  // So is a Variable that names no task, or a max_active_runs that is not a count.
+  const badVariables = await airflow.dags({
+    AIRFLOW_VAR_RANDOMUSER_ELT_QUEUES: '{"extrakt": "api"}',
+  });
+  assert.equal(Object.keys(badVariables.import_errors).length, 2);
+  for (const error of Object.values(badVariables.import_errors)) {
+    assert.match(
+      error,
+      /invalid Airflow Variable randomuser_elt_queues: no task extrakt; the tasks: migrate, extract, load, wait_for_extract_load, dbt_build/,
+    );
+  }
+  const badRuns = await airflow.dags({ AIRFLOW_VAR_RANDOMUSER_ELT_MAX_ACTIVE_RUNS: "0" });
+  assert.equal(Object.keys(badRuns.import_errors).length, 2);
+  for (const error of Object.values(badRuns.import_errors)) {
+    assert.match(
+      error,
+      /the Airflow Variable randomuser_elt_max_active_runs must be a whole number from 1 to 1000 \(got '0'\)/,
     );
   }
 });

@@ -88,6 +88,10 @@ export interface AirflowDags {
       readonly upstream: string[];
       readonly external_dag_id: string | null;
       readonly timeout_s: number | null;
+      readonly pool: string;
+      readonly pool_slots: number;
+      readonly queue: string;
+      readonly env: Record<string, string> | null;
     }[];
   }>;
 }
