@@ -55,6 +55,7 @@ if (import.meta.main) {
       failures: summary.failures,
       warnings: summary.warnings,
       skipped: summary.skipped,
+      covered_by: summary.coveredBy,
       seconds: summary.seconds.toFixed(1),
     });
     // One `error:` line, so the runner's ledger says what failed, not just the exit code.

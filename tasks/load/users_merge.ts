@@ -17,6 +17,7 @@
 import { hostname } from "node:os";
 import type postgres from "postgres";
 import { isConnectionLoss, TerminalError } from "../shared/errors.ts";
+import { RAW_USERS_GATE } from "../warehouse/advisory_lock.ts";
 import type { Sql, TransactionSql } from "../warehouse/sql_client.ts";
 import { CopyWriter } from "./copy_writer.ts";
 
@@ -217,8 +218,12 @@ export interface BatchRecord extends MergeCounts {
   readonly startedAt: Date;
 }
 
-/** Records a succeeded batch in `meta.load_batches`, in the load's transaction. */
+/**
+ * Records a succeeded batch in `meta.load_batches`, in the load's transaction, right before it
+ * commits: it waits there while a dbt build runs ({@linkcode RAW_USERS_GATE}).
+ */
 export async function recordBatch(tx: TransactionSql, batch: BatchRecord): Promise<void> {
+  await tx`select pg_advisory_xact_lock_shared(hashtext(${RAW_USERS_GATE}))`;
   await tx`
     insert into meta.load_batches (
       batch_id, ds, file, host, status, rows_in_file, bytes, sha256, inserted, updated, deleted,

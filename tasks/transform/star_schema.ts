@@ -16,7 +16,7 @@
 import { ulid } from "ulid";
 import { TerminalError, TransientError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { withAdvisoryLock } from "../warehouse/advisory_lock.ts";
+import { RAW_USERS_GATE, withAdvisoryLock } from "../warehouse/advisory_lock.ts";
 import type { Sql } from "../warehouse/sql_client.ts";
 import {
   dbtFailureIsTransient,
@@ -35,25 +35,45 @@ export interface StarSchemaBuildOptions {
   logger?: Logger;
 }
 
+/** dbt's summary; `coveredBy` when a build that began after this one was asked for did the work. */
+export type StarSchemaBuild = DbtRunSummary & { readonly coveredBy?: string };
+
 /**
  * Runs `dbt build` against `warehouse`, records the run and logs each failed node. Resolves with
  * dbt's summary, passed or not: {@linkcode buildFailure} says whether and how it failed.
+ *
+ * dbt builds every mart from all of `raw.users`, whatever the ds, so a build that began after
+ * this one was asked for (when this ds was already loaded) built this ds too: when one has
+ * succeeded by the time this one gets its turn, it is not run again (`coveredBy`). Parallel
+ * runs of a backfill then share builds instead of queueing one each.
  */
 export async function buildStarSchema(
   warehouse: { sql: Sql; url: string },
   options: StarSchemaBuildOptions,
-): Promise<DbtRunSummary> {
+): Promise<StarSchemaBuild> {
+  // Both times by the warehouse's clock, which every worker shares.
+  const requestedAt = await warehouseNow(warehouse.sql);
   // dbt rebuilds every mart, whatever the ds: two builds at once (transform of two dates, from
   // the scheduler and a backfill, or from Airflow) would race on the same tables and on dbt's
   // target directory. An advisory lock on its own connection keeps them one after the other.
-  let startedAt = new Date();
-  const summary = await withAdvisoryLock(warehouse.sql, () => {
-    startedAt = new Date(); // the build's start, after any wait for the lock
-    return runDbt(options.dbt, {
-      warehouseUrl: warehouse.url,
-      ds: options.ds,
-      outDir: options.outDir,
-      ...(options.logger ? { logger: options.logger } : {}),
+  let startedAt = requestedAt;
+  let covered: StarSchemaBuild | undefined;
+  const summary = await withAdvisoryLock(warehouse.sql, async () => {
+    covered = await buildSince(warehouse.sql, requestedAt);
+    if (covered) return covered;
+    // No load commits while dbt runs: every model sees the same raw.users.
+    return await withAdvisoryLock(warehouse.sql, async () => {
+      startedAt = await warehouseNow(warehouse.sql); // the build's start, after any wait
+      return await runDbt(options.dbt, {
+        warehouseUrl: warehouse.url,
+        ds: options.ds,
+        outDir: options.outDir,
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+    }, {
+      key: RAW_USERS_GATE,
+      onWait: () =>
+        options.logger?.info("waiting for the loads that are committing now", { ds: options.ds }),
     });
   }, {
     key: BUILD_LOCK,
@@ -62,6 +82,13 @@ export async function buildStarSchema(
         ds: options.ds,
       }),
   });
+  if (covered) {
+    options.logger?.info("a build that began after this one was asked for has built this ds", {
+      ds: options.ds,
+      covered_by: covered.coveredBy,
+    });
+    return covered;
+  }
   await recordRun(warehouse.sql, { ds: options.ds, startedAt, summary });
   for (const node of summary.failedNodes) {
     options.logger?.error("dbt node failed", {
@@ -74,6 +101,48 @@ export async function buildStarSchema(
 }
 
 const BUILD_LOCK = "randomuser-elt:dbt-build";
+
+async function warehouseNow(sql: Sql): Promise<Date> {
+  const [row] = await sql<{ now: Date }[]>`select clock_timestamp() as now`;
+  return row!.now;
+}
+
+/** The newest build that succeeded and began at or after `since`, as a summary. */
+async function buildSince(sql: Sql, since: Date): Promise<StarSchemaBuild | undefined> {
+  const [run] = await sql<
+    {
+      run_id: string;
+      runner: "local" | "docker";
+      command: string;
+      models: number;
+      seeds: number;
+      tests: number;
+      unit_tests: number;
+      warnings: number;
+      skipped: number;
+    }[]
+  >`
+    select run_id, runner, command, models, seeds, tests, unit_tests, warnings, skipped
+    from meta.dbt_runs where status = 'succeeded' and started_at >= ${since}
+    order by started_at desc limit 1`;
+  if (!run) return undefined;
+  return {
+    runner: run.runner,
+    command: run.command,
+    exitCode: 0,
+    models: run.models,
+    seeds: run.seeds,
+    tests: run.tests,
+    unitTests: run.unit_tests,
+    failures: 0,
+    warnings: run.warnings,
+    skipped: run.skipped,
+    failedNodes: [],
+    outputTail: "",
+    seconds: 0,
+    coveredBy: run.run_id,
+  };
+}
 
 /**
  * The error of a failed build, naming its first failed node: a {@linkcode TransientError} when

@@ -11,6 +11,14 @@
  */
 import type { Sql } from "./sql_client.ts";
 
+/**
+ * The gate between loads and dbt builds: a build holds it alone while dbt runs; a load takes it
+ * shared just before it commits. So no load's rows appear halfway through a build (dbt reads
+ * `raw.users` model by model: a fact would meet a user its dimension never saw), while loads run
+ * side by side and only their commits wait for a build.
+ */
+export const RAW_USERS_GATE = "randomuser-elt:raw-users-gate";
+
 /** Options for {@linkcode withAdvisoryLock}. */
 export interface AdvisoryLockOptions {
   /** The lock's name (hashed to PostgreSQL's lock key). */
