@@ -218,8 +218,8 @@ export class RunLedger {
       values (${ulid()}, ${run.pipeline}, ${run.ds}::date, 'airflow', 'running', ${hostname()},
               ${Deno.pid}, ${run.externalRunId})
       on conflict (pipeline, external_run_id) where external_run_id is not null do update
-        set state = 'running', finished_at = null, error = null, host = excluded.host,
-            pid = excluded.pid
+        set state = 'running', finished_at = null, error = null, failure = null,
+            host = excluded.host, pid = excluded.pid
       returning run_id`;
     if (!row) throw new Error(`no ledger run for ${run.pipeline} ${run.externalRunId}`);
     return row.run_id;
