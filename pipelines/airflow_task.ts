@@ -3,7 +3,8 @@
  * generated DAGs run): the try is recorded in the run ledger, in the ledger run of Airflow's DAG
  * run, the task runs as the very process the Deno runner starts for it, and the task's exit code
  * goes back to Airflow, which retries 1 and fails 2 and 3 at once. So `deno task status` shows
- * what Airflow ran, try by try.
+ * what Airflow ran, try by try. When Airflow will not try again, the run's outcome goes to the
+ * alerts, as a run of `deno task run` does: Airflow's DAGs need no callback of their own.
  *
  * @example
  * ```ts
@@ -22,6 +23,7 @@
  */
 import { ExitCode } from "../tasks/shared/errors.ts";
 import type { Logger } from "../tasks/shared/logger.ts";
+import type { RunAlerts } from "./alerts/alerter.ts";
 import type { PipelineDefinition } from "./definitions.ts";
 import type { TryOutcome } from "./ledger.ts";
 import { type PipelineRunner, taskFailure } from "./runner.ts";
@@ -42,6 +44,8 @@ export interface AirflowTryRequest {
   /** The task's retries in Airflow: a transient failure before try `1 + retries` is retried. */
   retries: number;
   logger: Logger;
+  /** Told of the run once it has succeeded or failed for good (webhook alerts). */
+  alerts?: RunAlerts;
 }
 
 /** Runs and records the try; returns the exit code for Airflow. */
@@ -67,6 +71,7 @@ export async function airflowTry(
     for (const orphan of await ledger.recoverOrphansOf({ pipeline, ds })) {
       if (orphan.external_run_id === request.airflowRunId) continue;
       logger.warn("marked an orphaned run failed", { pipeline, ds, run_id: orphan.run_id });
+      await request.alerts?.runFinished(orphan.run_id);
     }
     const runId = await ledger.openExternalRun({
       pipeline,
@@ -81,7 +86,10 @@ export async function airflowTry(
     });
     const exitCode = exitCodeOf(outcome);
     if (outcome.state === "succeeded") {
-      if (task === last) await ledger.finishRun(runId, { state: "succeeded" });
+      if (task === last) {
+        await ledger.finishRun(runId, { state: "succeeded" });
+        await request.alerts?.runFinished(runId);
+      }
     } else if (exitCode !== ExitCode.transient || request.tryNumber > request.retries) {
       // Airflow will not try it again: the run has failed (a later try after a clear in
       // Airflow reopens it).
@@ -90,6 +98,7 @@ export async function airflowTry(
         error: taskFailure(task, request.tryNumber, outcome),
         failure: outcome.failure ?? "transient",
       });
+      await request.alerts?.runFinished(runId);
     }
     return exitCode;
   } finally {

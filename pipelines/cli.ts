@@ -18,7 +18,7 @@
 import { join, resolve } from "node:path";
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
-import { type Config, configSecrets, loadConfig } from "../tasks/shared/config.ts";
+import { type Config, configSecrets, loadConfig, urlPasswords } from "../tasks/shared/config.ts";
 import { SecretMask } from "../tasks/shared/secret_mask.ts";
 import { ExitCode, exitCodeFor, UsageError } from "../tasks/shared/errors.ts";
 import { Logger } from "../tasks/shared/logger.ts";
@@ -34,6 +34,7 @@ import {
 } from "../tasks/shared/task_command.ts";
 import { openWarehouse, type Warehouse } from "../tasks/warehouse/warehouse.ts";
 import { airflowTry } from "./airflow_task.ts";
+import { Alerter } from "./alerts/alerter.ts";
 import { renderAirflowDags, writeAirflowDags } from "./airflow_dags.ts";
 import { definePipelines, type PipelineName, selectPipelines } from "./definitions.ts";
 import { RunLedger } from "./ledger.ts";
@@ -99,15 +100,30 @@ function configuredPipelines(config: Config) {
   return definePipelines(config.retryPolicy, { metabase: config.metabase.afterTransform });
 }
 
-/** The runner's options from the configuration. */
+/** The runner's options from the configuration, with the alerts when a webhook is set. */
 function runnerOptions(config: Config, warehouse: Warehouse, logger: Logger) {
+  const alerts = alerter(config, warehouse, logger);
   return {
     pipelines: configuredPipelines(config),
     warehouse,
     logger,
     logDir: resolve(config.dataDir, "logs"),
     secrets: configSecrets(config),
+    ...(alerts ? { alerts } : {}),
   };
+}
+
+/** The webhook alerts of `ALERT_WEBHOOK_URL`, or undefined when it is not set. */
+function alerter(config: Config, warehouse: Warehouse, logger: Logger): Alerter | undefined {
+  const { webhookUrl } = config.alerts;
+  if (webhookUrl === undefined) return undefined;
+  return new Alerter({
+    webhookUrl,
+    sql: warehouse.sql,
+    logger,
+    // The embedded warehouse's URL is not in the configuration.
+    secrets: [...configSecrets(config), ...urlPasswords(warehouse.url)],
+  });
 }
 
 /**
@@ -252,6 +268,7 @@ async function start(): Promise<number> {
     ...config.schedule,
     signal,
     status,
+    staleAfterMs: config.alerts.staleAfterMs,
   });
   return ExitCode.ok;
 }
@@ -314,13 +331,15 @@ async function airflowTask(
     Deno.addSignalListener(signal, () => stop.abort());
   }
   await using warehouse = await openLedgerWarehouse(config, logger);
+  const shared = runnerOptions(config, warehouse, logger);
   const runner = new PipelineRunner({
-    ...runnerOptions(config, warehouse, logger),
+    ...shared,
     echo: true,
     signal: stop.signal,
     shutdownGraceMs: 5_000,
   });
   return await airflowTry(runner, {
+    ...(shared.alerts ? { alerts: shared.alerts } : {}),
     definition,
     task,
     ds: options.ds,

@@ -64,6 +64,9 @@ export interface TryRecord {
   readonly failure: Failure | null;
 }
 
+/** A run with its tries, oldest try first. */
+export type RunWithTries = RunRecord & { tries: TryRecord[] };
+
 /** The end of a try. */
 export interface TryOutcome {
   state: "succeeded" | "failed";
@@ -285,6 +288,27 @@ export class RunLedger {
     return row?.ok === true;
   }
 
+  /** The newest ds for which a run of `pipeline` succeeded, if any. */
+  async latestSucceededDs(pipeline: string): Promise<string | undefined> {
+    const [row] = await this.#sql<{ ds: string | null }[]>`
+      select max(ds)::text as ds from meta.pipeline_runs
+      where pipeline = ${pipeline} and state = 'succeeded'`;
+    return row?.ds ?? undefined;
+  }
+
+  /** The first and the most recent run of `pipeline`, whatever their ds (undefined: none). */
+  async firstAndLastRun(
+    pipeline: string,
+  ): Promise<{ first: RunRecord; last: RunRecord } | undefined> {
+    const [first, last] = await this.#sql<RunRecord[]>`
+      (select ${this.#runColumns()} from meta.pipeline_runs where pipeline = ${pipeline}
+       order by started_at, run_id limit 1)
+      union all
+      (select ${this.#runColumns()} from meta.pipeline_runs where pipeline = ${pipeline}
+       order by started_at desc, run_id desc limit 1)`;
+    return first && last ? { first, last } : undefined;
+  }
+
   /** The earliest ds the ledger has seen, if any (the default start of catch-up). */
   async firstDs(): Promise<string | undefined> {
     const [row] = await this.#sql<{ ds: string | null }[]>`
@@ -293,10 +317,21 @@ export class RunLedger {
   }
 
   /** The `limit` most recent runs with their tries, newest first. */
-  async recentRuns(limit: number): Promise<Array<RunRecord & { tries: TryRecord[] }>> {
+  async recentRuns(limit: number): Promise<RunWithTries[]> {
     const runs = await this.#sql<RunRecord[]>`
       select ${this.#runColumns()} from meta.pipeline_runs
       order by started_at desc, run_id desc limit ${limit}`;
+    return await this.#withTries(runs);
+  }
+
+  /** The run `runId` with its tries, if there is one. */
+  async run(runId: string): Promise<RunWithTries | undefined> {
+    const runs = await this.#sql<RunRecord[]>`
+      select ${this.#runColumns()} from meta.pipeline_runs where run_id = ${runId}`;
+    return (await this.#withTries(runs))[0];
+  }
+
+  async #withTries(runs: readonly RunRecord[]): Promise<RunWithTries[]> {
     if (runs.length === 0) return [];
     const tries = await this.#sql<TryRecord[]>`
       select ${tryColumns(this.#sql)}

@@ -3,8 +3,8 @@
  * `deno run tasks/<task>.ts --ds D` process whose exit code decides the try; a transient failure
  * (exit 1, a crash, a timeout) is retried after a delay, a usage or terminal one (exit 2, 3) and
  * a stop signal are not, a task that fails for good stops the tasks after it, every try is logged
- * to a file and recorded in the ledger with its failure class, and one run per (pipeline, ds)
- * runs at a time across processes.
+ * to a file and recorded in the ledger with its failure class, one run per (pipeline, ds)
+ * runs at a time across processes, and each finished run is handed to the alerts.
  *
  * @example
  * ```ts
@@ -22,6 +22,7 @@ import { SecretMask } from "../tasks/shared/secret_mask.ts";
 import { sleep } from "../tasks/shared/sleep.ts";
 import { writeAll } from "../tasks/shared/write_all.ts";
 import type { Warehouse } from "../tasks/warehouse/warehouse.ts";
+import type { RunAlerts } from "./alerts/alerter.ts";
 import type { PipelineDefinition, PipelineName, Pipelines, TaskDefinition } from "./definitions.ts";
 import { type Failure, RunLedger, type Trigger, type TryOutcome } from "./ledger.ts";
 import { TryOutput } from "./try_output.ts";
@@ -51,6 +52,8 @@ export interface PipelineRunnerOptions {
    * anyway.
    */
   secrets?: readonly string[];
+  /** Told of every run this runner finishes or finds orphaned (webhook alerts); never fails one. */
+  alerts?: RunAlerts;
 }
 
 /** How a run request ended. */
@@ -120,6 +123,7 @@ export class PipelineRunner {
       // Holding the lock, no live process runs this pair: a `running` row of it is an orphan.
       for (const orphan of await this.#ledger.recoverOrphansOf({ pipeline, ds })) {
         logger.warn("marked an orphaned run failed", { pipeline, ds, run_id: orphan.run_id });
+        await this.#options.alerts?.runFinished(orphan.run_id);
       }
       if (
         (waited || request.skipIfSucceeded) && await this.#ledger.hasSucceeded({ pipeline, ds })
@@ -139,6 +143,7 @@ export class PipelineRunner {
         runId,
         failed === undefined ? { state: "succeeded" } : { state: "failed", ...failed },
       );
+      await this.#options.alerts?.runFinished(runId);
       if (failed === undefined) {
         logger.info("run succeeded", { pipeline, ds, run_id: runId });
         return { pipeline, ds, state: "succeeded", runId };

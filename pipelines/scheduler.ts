@@ -3,7 +3,8 @@
  * (UTC); on start (the warehouse open and migrated by the caller) it installs the dbt runtime if
  * missing, marks orphaned runs failed, and runs today's pipelines — and, with `CATCHUP=true`, every missed date
  * since `PIPELINE_START_DATE` — when they have not succeeded yet. transform for a ds starts
- * right after its extract_load succeeds.
+ * right after its extract_load succeeds. With alerts, it checks at start and then hourly whether
+ * the data is stale (no extract_load succeeded for the ds due, `STALE_AFTER` past its schedule).
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { type DbtSettings, prepareDbtRuntime } from "../tasks/transform/dbt_runn
 import type { Warehouse } from "../tasks/warehouse/warehouse.ts";
 import { runBackfill } from "./backfill.ts";
 import type { ConsoleAction, SchedulerHandle } from "./console/console_actions.ts";
+import type { Alerter } from "./alerts/alerter.ts";
 import type { Pipelines } from "./definitions.ts";
 import type { Trigger } from "./ledger.ts";
 import { PipelineRunner, type RunOutcome } from "./runner.ts";
@@ -89,7 +91,14 @@ export interface SchedulerOptions {
   secrets?: readonly string[];
   /** Told what the loop is doing, and hands the console's actions to it. */
   status?: SchedulerStatus;
+  /** Webhook alerts: of every run, and of stale data. */
+  alerts?: Alerter;
+  /** How long past a day's schedule its extract_load may be missing (`STALE_AFTER`). */
+  staleAfterMs: number;
 }
+
+/** When the staleness check runs: hourly, off the hour and off the daily triggers. */
+const STALENESS_SCHEDULE = "17 * * * *";
 
 /** Runs until `signal` is aborted and the work in progress has ended. */
 export async function runScheduler(options: SchedulerOptions): Promise<void> {
@@ -103,6 +112,7 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
     signal,
     ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
     ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
+    ...(options.alerts ? { alerts: options.alerts } : {}),
   });
   try {
     await schedule(runner, options);
@@ -119,7 +129,14 @@ async function schedule(runner: PipelineRunner, options: SchedulerOptions): Prom
       ds: orphan.ds,
       run_id: orphan.run_id,
     });
+    await options.alerts?.runFinished(orphan.run_id);
   }
+  const { alerts } = options;
+  const checkStaleness = () =>
+    alerts?.checkStaleness({
+      pipeline: pipelines.extract_load,
+      staleAfterMs: options.staleAfterMs,
+    });
 
   // Work in progress, awaited on shutdown. `guard` logs an unexpected error (a lost warehouse
   // connection, say) instead of letting it kill the scheduler; failed runs are not errors.
@@ -151,6 +168,11 @@ async function schedule(runner: PipelineRunner, options: SchedulerOptions): Prom
         await runner.run("transform", { ds, trigger: "schedule", skipIfSucceeded: true });
       });
     }),
+    ...(alerts
+      ? [Deno.cron("staleness", STALENESS_SCHEDULE, { signal }, () => {
+        return guard("staleness check", async () => await checkStaleness());
+      })]
+      : []),
   ];
   logger.info("scheduler started", {
     extract_load: pipelines.extract_load.schedule,
@@ -163,6 +185,8 @@ async function schedule(runner: PipelineRunner, options: SchedulerOptions): Prom
   });
   signal.addEventListener("abort", () => options.status?.stopping(), { once: true });
 
+  // Before the start-up runs: a machine that was off for days says so, even if today succeeds.
+  await guard("staleness check", async () => await checkStaleness());
   await guard("start-up run", async () => {
     for (const ds of await startupDates(runner, options)) {
       if (signal.aborted) break;

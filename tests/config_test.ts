@@ -23,6 +23,7 @@ Deno.test("defaults match the documented configuration", async () => {
       taskRetries: config.retryPolicy.retries,
       taskRetryDelayMs: config.retryPolicy.retryDelayMs,
       catchup: config.schedule.catchup,
+      alerts: config.alerts,
     },
     {
       databaseUrl: undefined,
@@ -35,6 +36,7 @@ Deno.test("defaults match the documented configuration", async () => {
       taskRetries: 3,
       taskRetryDelayMs: 180_000,
       catchup: false,
+      alerts: { webhookUrl: undefined, staleAfterMs: 6 * 3_600_000 },
     },
   );
 });
@@ -93,6 +95,12 @@ Deno.test("an invalid variable is a usage error naming it and the expected form"
     [
       { CONSOLE_TOKEN: "hunter2" },
       /^invalid configuration: CONSOLE_TOKEN must be at least 16 characters \(openssl rand -hex 16 makes one\)$/,
+    ],
+    [{ STALE_AFTER: "six hours" }, /^invalid configuration: STALE_AFTER must be a duration/],
+    // The webhook URL is a secret: named, never echoed.
+    [
+      { ALERT_WEBHOOK_URL: "hooks.slack.com/services/T0/B0/key" },
+      /^invalid configuration: ALERT_WEBHOOK_URL must be an http\(s\) URL of a Slack- or Mattermost-compatible incoming webhook$/,
     ],
   ];
   for (const [env, message] of cases) {

@@ -148,7 +148,14 @@ const environmentSchema = z.object({
     "must be at least 16 characters (openssl rand -hex 16 makes one)",
   )
     .optional(),
+  // A secret (the URL is the key to the channel): never echoed back in an error.
+  ALERT_WEBHOOK_URL: httpUrl("a Slack- or Mattermost-compatible incoming webhook").optional(),
+  // 0 alerts as soon as the day's run is due; negative makes no sense.
+  STALE_AFTER: duration("6h"),
 });
+
+/** Variables whose values are secrets: an error about one never echoes its value. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(["ALERT_WEBHOOK_URL"]);
 
 /**
  * The validated configuration every entry point receives. Its groups are shaped like the options
@@ -213,6 +220,11 @@ export interface Config {
     readonly port: number | "off";
     readonly token: string | undefined;
   };
+  /**
+   * Webhook alerts: where to post them (none when `webhookUrl` is undefined), and how long past
+   * a day's schedule its extract_load may be missing before the data counts as stale.
+   */
+  readonly alerts: { readonly webhookUrl: string | undefined; readonly staleAfterMs: number };
 }
 
 /** The names of the environment variables {@linkcode loadConfig} reads. */
@@ -264,7 +276,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     // A mistyped URL may hide its password from redactUrl (`pa#ss`, `postgres:/u:pw@h`):
     // echo a value back only when nothing that looks like credentials is left in it.
     const shown = value === undefined ? "" : redactUrl(value);
-    const secret = /(PASSWORD|TOKEN)$/.test(name) || shown.replaceAll(":***@", "").includes("@");
+    const secret = /(PASSWORD|TOKEN)$/.test(name) || SECRET_VARIABLES.has(name) ||
+      shown.replaceAll(":***@", "").includes("@");
     const got = value === undefined || secret ? "" : ` (got ${JSON.stringify(shown)})`;
     throw new UsageError(`invalid configuration: ${name} ${issue?.message ?? "is invalid"}${got}`);
   }
@@ -299,29 +312,42 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     retryPolicy: { retries: v.TASK_RETRIES, retryDelayMs: v.TASK_RETRY_DELAY },
     schedule: { catchup: v.CATCHUP, startDate: v.PIPELINE_START_DATE },
     console: { host: v.CONSOLE_HOST, port: v.CONSOLE_PORT, token: v.CONSOLE_TOKEN },
+    alerts: { webhookUrl: v.ALERT_WEBHOOK_URL, staleAfterMs: v.STALE_AFTER },
   });
 }
 
 /**
  * The secrets in `config` — the warehouse URL's password, `ANALYST_PASSWORD`,
- * `METABASE_ADMIN_PASSWORD`, `CONSOLE_TOKEN` — for what must never show them (the console, the
- * output kept of each try).
+ * `METABASE_ADMIN_PASSWORD`, `CONSOLE_TOKEN`, `ALERT_WEBHOOK_URL` — for what must never show them
+ * (the console, the output kept of each try, an alert's body).
  */
 export function configSecrets(config: Config): string[] {
-  const secrets = [config.analystPassword, config.metabase.adminPassword, config.console.token];
-  if (config.warehouse.url) {
-    // As written in the URL, and as the server gets it (percent-decoded).
-    const password = new URL(config.warehouse.url).password;
-    secrets.push(password);
-    try {
-      secrets.push(decodeURIComponent(password));
-    } catch {
-      // Not valid percent-encoding: the server gets it as written.
-    }
-  }
+  const secrets = [
+    config.analystPassword,
+    config.metabase.adminPassword,
+    config.console.token,
+    config.alerts.webhookUrl,
+  ];
+  if (config.warehouse.url) secrets.push(...urlPasswords(config.warehouse.url));
   return [
     ...new Set(secrets.filter((secret) => secret !== undefined && secret !== "")),
   ] as string[];
+}
+
+/** The password of a connection URL as written (`p%40ss`) and as the server gets it (`p@ss`). */
+export function urlPasswords(url: string): string[] {
+  let written: string;
+  try {
+    written = new URL(url).password;
+  } catch {
+    return [];
+  }
+  if (written === "") return [];
+  try {
+    return [...new Set([written, decodeURIComponent(written)])];
+  } catch {
+    return [written]; // not valid percent-encoding: the server gets it as written
+  }
 }
 
 function deepFreeze<T extends object>(value: T): T {

@@ -2,7 +2,8 @@
  * The pipelines on a real Apache Airflow (the pinned 3.3.2, in `.venv-airflow`): the committed
  * DAGs import cleanly and carry the pipeline definitions; `airflow dags test` runs both for a ds
  * against the stand-in API and a test database, and our ledger agrees with what Airflow ran;
- * Airflow retries a transient failure and fails a terminal one at once. `deno task test:airflow`.
+ * Airflow retries a transient failure and fails a terminal one at once, which alerts once.
+ * `deno task test:airflow`.
  *
  * @module
  */
@@ -13,6 +14,8 @@ import { definePipelines, type PipelineName } from "../../pipelines/definitions.
 import { loadConfig } from "../../tasks/shared/config.ts";
 import { type AirflowRun, createAirflowHome } from "../helpers/airflow.ts";
 import { martChecksums } from "../helpers/mart_checksums.ts";
+import { startWebhookReceiver } from "../helpers/webhook_receiver.ts";
+import { urlPasswords } from "../../tasks/shared/config.ts";
 import {
   assertExit,
   createPipelineFixture,
@@ -283,8 +286,9 @@ Deno.test("airflow dags test loads and transforms a ds, the ledger agrees with A
   }
 });
 
-Deno.test("Airflow retries a transient failure, fails terminal ones (exit 2, exit 3) without retries, and transform waits for extract_load", async () => {
+Deno.test("Airflow retries a transient failure, fails terminal ones (exit 2, exit 3) without retries and alerts the one it ran once, and transform waits for extract_load", async () => {
   await using fixture = await createPipelineFixture();
+  await using receiver = await startWebhookReceiver();
   // The same DAGs with a 1 s retry delay and a short wait for extract_load.
   await using dags = await tempDir();
   const config = await loadConfig({ env: { TASK_RETRY_DELAY: "1s" }, envFile: null });
@@ -298,7 +302,12 @@ Deno.test("Airflow retries a transient failure, fails terminal ones (exit 2, exi
   await using airflow = await createAirflowHome({
     dagsFolder: dags.path,
     // Copied out of the checkout, the DAGs are told where it is.
-    env: { ...taskEnv(fixture), AIRFLOW_VAR_RANDOMUSER_ELT_DIR: ROOT },
+    env: {
+      ...taskEnv(fixture),
+      AIRFLOW_VAR_RANDOMUSER_ELT_DIR: ROOT,
+      ALERT_WEBHOOK_URL: receiver.url,
+      ANALYST_PASSWORD: "Analyst-secret-77",
+    },
   });
 
   // Transient: page 1 fails twice, more than the extract's own HTTP retries (API_RETRIES=1).
@@ -320,6 +329,7 @@ Deno.test("Airflow retries a transient failure, fails terminal ones (exit 2, exi
     [[1, 1], [2, 0]],
   );
   assert.equal((await usersChecksum(fixture)).rows, USERS);
+  assert.equal(receiver.posts.length, 0, "a retry that heals alerts nothing");
 
   // Usage: a configuration error (exit 2) fails the first task once; nothing after it runs.
   const before = await usersChecksum(fixture);
@@ -377,6 +387,30 @@ Deno.test("Airflow retries a transient failure, fails terminal ones (exit 2, exi
   assert.equal(recordedTerminal?.failure, "terminal");
   assert.match(recordedTerminal?.error ?? "", /^load failed after 1 try: the CSV header of /);
   assert.deepEqual(recordedTerminal?.tries.at(-1)?.exit_code, 3);
+
+  // One alert in all: the terminal failure's. The configuration error stopped before the ledger
+  // (and the alerts) could be opened: Airflow's own failure shows it.
+  assert.equal(receiver.posts.length, 1);
+  const alert = receiver.posts[0]!;
+  assert.deepEqual(
+    ["kind", "pipeline", "ds", "trigger", "task", "tries", "failure", "run_id"].map((key) =>
+      alert.json?.[key]
+    ),
+    [
+      "failure",
+      "extract_load",
+      "2026-01-04",
+      "airflow",
+      "load",
+      1,
+      "terminal",
+      recordedTerminal?.run_id,
+    ],
+  );
+  assert.match(String(alert.json?.error), /^the CSV header of .* does not match raw\.users/);
+  for (const secret of [receiver.secret, "Analyst-secret-77", ...urlPasswords(fixture.db.url)]) {
+    assert.ok(!alert.raw.includes(secret), `the alert shows ${secret}`);
+  }
 });
 
 async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
