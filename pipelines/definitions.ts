@@ -2,8 +2,8 @@
  * The pipelines as data: which tasks, in which order, with what retries, delay and timeout —
  * `extract_load` = `migrate >> extract --load >> load --skip-if-loaded` (the extract streams the
  * CSV into the warehouse as it writes it; the load finishes the job if that did not), `transform`
- * = `dbt_build` (then
- * `metabase_provision` where Metabase runs beside the pipeline), daily (UTC).
+ * = `dbt_build` (then `metabase_provision` where Metabase runs beside the pipeline) `>>
+ * source_freshness` (dbt source freshness of raw.users), daily (UTC).
  *
  * @example
  * ```ts
@@ -83,7 +83,7 @@ export interface PipelineOptions {
 
 /**
  * The two pipelines, with the retry policy of `TASK_RETRIES` and `TASK_RETRY_DELAY`; with
- * `options.metabase`, the transform is `dbt_build >> metabase_provision`.
+ * `options.metabase`, the transform is `dbt_build >> metabase_provision >> source_freshness`.
  */
 export function definePipelines(
   retryPolicy: RetryPolicy,
@@ -151,6 +151,13 @@ export function definePipelines(
             timeoutMs: 15 * MINUTE,
           }]
           : []),
+        {
+          // Last: a stale raw.users fails the run (or warns) without holding back the marts.
+          name: "source_freshness",
+          script: "tasks/source_freshness.ts",
+          takesDs: true,
+          timeoutMs: 15 * MINUTE,
+        },
       ],
     },
   };

@@ -62,6 +62,8 @@ export interface TryRecord {
   readonly log_path: string;
   readonly error: string | null;
   readonly failure: Failure | null;
+  /** What a try that succeeded warns of (e.g. data past its freshness warn_after). */
+  readonly warning: string | null;
 }
 
 /** A run with its tries, oldest try first. */
@@ -78,6 +80,8 @@ export interface TryOutcome {
   failure: Failure | null;
   /** What the try printed, redacted and bounded (`TryOutput`), when it was kept. */
   output?: string;
+  /** The task's warning when it succeeded with one, else null. */
+  warning: string | null;
 }
 
 /** The lock that keeps one run per (pipeline, ds); released by `release()`. */
@@ -258,7 +262,8 @@ export class RunLedger {
         update meta.task_tries
         set state = ${outcome.state}, exit_code = ${outcome.exitCode}, finished_at = now(),
             duration_ms = ${Math.round(outcome.durationMs)}, rows = ${outcome.rows},
-            error = ${outcome.error}, failure = ${outcome.failure}
+            error = ${outcome.error}, failure = ${outcome.failure},
+            warning = ${outcome.warning}
         where run_id = ${attempt.runId} and task = ${attempt.task}
           and try_number = ${attempt.tryNumber}
         returning run_id, task, try_number
@@ -355,7 +360,7 @@ export function runColumns(sql: Sql) {
 export function tryColumns(sql: Sql) {
   return sql`
     run_id, task, try_number, state, exit_code, started_at, finished_at, duration_ms,
-    rows::float8 as rows, log_path, error, failure`;
+    rows::float8 as rows, log_path, error, failure, warning`;
 }
 
 function lockName(run: { pipeline: string; ds: string }): string {

@@ -337,6 +337,7 @@ export class PipelineRunner {
     const [out, err] = await Promise.all([stdout, stderr]);
     const rows = task.rowsField ? lastNumber(out, task.rowsField) : null;
     if (status.success && stoppedBecause === undefined) {
+      const warning = lastLine(err, "warning: ");
       return {
         state: "succeeded",
         exitCode: status.code,
@@ -344,10 +345,10 @@ export class PipelineRunner {
         error: null,
         failure: null,
         output: output.text(),
+        warning: warning === undefined ? null : this.#mask.redact(warning).slice(0, 2000),
       };
     }
-    const errorLine = err.split("\n").reverse().find((line) => line.startsWith("error: "));
-    const error = stoppedBecause?.reason ?? errorLine?.slice("error: ".length) ??
+    const error = stoppedBecause?.reason ?? lastLine(err, "error: ") ??
       `exit code ${status.code}${status.signal ? ` (signal ${status.signal})` : ""}`;
     // A task that failed while we were shutting down (it got the signal too) was stopped.
     const failure: Failure = stoppedBecause?.failure ??
@@ -359,6 +360,7 @@ export class PipelineRunner {
       error: this.#mask.redact(error).slice(0, 2000),
       failure,
       output: output.text(),
+      warning: null,
     };
   }
 
@@ -395,6 +397,12 @@ function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
     // The process already exited: nothing to stop.
     if (!(error instanceof TypeError)) throw error;
   }
+}
+
+/** The text after `prefix` of the last line of `text` that starts with it. */
+function lastLine(text: string, prefix: string): string | undefined {
+  const line = text.split("\n").reverse().find((line) => line.startsWith(prefix));
+  return line?.slice(prefix.length);
 }
 
 function lastNumber(text: string, field: string): number | null {

@@ -1,6 +1,7 @@
 /**
  * The readable table of `deno task status`: one line per run, one indented line per task try,
- * with state, exit code, start, duration, rows, and the failure class before the error.
+ * with state, exit code, start, duration, rows, and the failure class before the error (or
+ * `[warn]` before the warning of a try that succeeded with one).
  *
  * @module
  */
@@ -41,7 +42,7 @@ export function statusTable(runs: ReadonlyArray<RunRecord & { tries: TryRecord[]
         attempt.started_at.toISOString().slice(0, 19).replace("T", " "),
         duration(attempt.started_at, attempt.finished_at),
         attempt.rows === null ? "" : String(attempt.rows),
-        failureText(attempt),
+        attempt.warning ? `[warn] ${oneLine(attempt.warning)}` : failureText(attempt),
       ]);
     }
   }

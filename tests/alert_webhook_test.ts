@@ -91,6 +91,7 @@ Deno.test("an error line holding the warehouse URL and secrets reaches the recei
     rows: null,
     error,
     failure: "terminal",
+    warning: null,
   });
   await ledger.finishRun(runId, {
     state: "failed",

@@ -24,6 +24,7 @@ Deno.test("defaults match the documented configuration", async () => {
       taskRetryDelayMs: config.retryPolicy.retryDelayMs,
       catchup: config.schedule.catchup,
       alerts: config.alerts,
+      freshness: config.freshness,
     },
     {
       databaseUrl: undefined,
@@ -37,6 +38,7 @@ Deno.test("defaults match the documented configuration", async () => {
       taskRetryDelayMs: 180_000,
       catchup: false,
       alerts: { webhookUrl: undefined, staleAfterMs: 6 * 3_600_000 },
+      freshness: { warnAfterMinutes: 26 * 60, errorAfterMinutes: 50 * 60 },
     },
   );
 });
@@ -97,6 +99,14 @@ Deno.test("an invalid variable is a usage error naming it and the expected form"
       /^invalid configuration: CONSOLE_TOKEN must be at least 16 characters \(openssl rand -hex 16 makes one\)$/,
     ],
     [{ STALE_AFTER: "six hours" }, /^invalid configuration: STALE_AFTER must be a duration/],
+    [
+      { FRESHNESS_WARN_AFTER: "90s" },
+      /^invalid configuration: FRESHNESS_WARN_AFTER must be a whole number of minutes, such as 90m or 26h \(got "90s"\)$/,
+    ],
+    [
+      { FRESHNESS_WARN_AFTER: "2h", FRESHNESS_ERROR_AFTER: "2h" },
+      /^invalid configuration: FRESHNESS_ERROR_AFTER must be longer than FRESHNESS_WARN_AFTER \(got 120m and 120m\)$/,
+    ],
     // The webhook URL is a secret: named, never echoed.
     [
       { ALERT_WEBHOOK_URL: "hooks.slack.com/services/T0/B0/key" },

@@ -391,7 +391,9 @@ Deno.test("the scheduler catches up to today at start, keeps running, fires its 
   });
   const stderr = collectStderr(child);
   try {
-    const deadline = Date.now() + 120_000;
+    // Two days, each a dbt build (one at a time) and a dbt source freshness: minutes on a busy
+    // machine.
+    const deadline = Date.now() + 300_000;
     const done = async () => {
       const ledger = await runs(fixture).catch(() => []);
       return ledger.filter((r) => r.ds === today && r.state === "succeeded").length === 2 &&

@@ -48,7 +48,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 PIPELINE = "extract_load"
 # The tasks of both DAGs: the keys the Variable randomuser_elt_queues may name.
-TASK_IDS = ("migrate", "extract", "load", "wait_for_extract_load", "dbt_build")
+TASK_IDS = ("migrate", "extract", "load", "wait_for_extract_load", "dbt_build", "source_freshness")
 
 # The task processes' exit codes that a retry cannot fix.
 TERMINAL_EXIT_CODES = {2: "usage or configuration error", 3: "terminal failure"}

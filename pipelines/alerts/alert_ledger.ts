@@ -7,7 +7,7 @@
  *   unless that alert could not be delivered;
  * - a recovery is told by the first success of a pipeline with failures told since its last
  *   recovery (the episode), and ends it;
- * - staleness is told once per pipeline and UTC day, unless undelivered.
+ * - a warning is told once per run; staleness once per pipeline and UTC day, unless undelivered.
  *
  * @example
  * ```ts
@@ -100,6 +100,13 @@ async function told(
       return episode.some((failure) => failure.ds === subject.ds && failure.state !== "failed");
     case "recovery":
       return episode.length === 0;
+    case "warning": {
+      const [row] = await sql`
+        select exists (
+          select 1 from meta.alerts where kind = 'warning' and run_id = ${subject.runId ?? null}
+        ) as told`;
+      return row?.told === true;
+    }
     case "stale": {
       const [row] = await sql`
         select exists (

@@ -17,7 +17,7 @@ import { SecretMask } from "../../tasks/shared/secret_mask.ts";
 import type { RunWithTries, TryRecord } from "../ledger.ts";
 
 /** What an alert tells of. */
-export type AlertKind = "failure" | "recovery" | "stale";
+export type AlertKind = "failure" | "recovery" | "warning" | "stale";
 
 /** The body posted to the webhook. Fields that do not apply to its kind are null. */
 export interface AlertBody {
@@ -38,7 +38,7 @@ export interface AlertBody {
   readonly tries: number | null;
   /** The failure class: transient, usage, terminal, timeout, stopped, upstream, orphaned. */
   readonly failure: string | null;
-  /** The error line (failure). */
+  /** The error (failure) or warning (warning) line. */
   readonly error: string | null;
   /** `recovery`: the dates that had failed since the last recovery; `stale`: none. */
   readonly failed_ds: readonly string[];
@@ -91,6 +91,23 @@ export function recoveryAlert(
       "succeeded",
     lines: [`It had failed for ds ${dates.join(", ")}.`],
     failedDs: dates,
+  });
+}
+
+/** The alert of a run that succeeded with a task's warning (source freshness past warn_after). */
+export function warningAlert(
+  run: RunWithTries,
+  warned: TryRecord,
+  context: AlertContext,
+): AlertBody {
+  return finished(run, context, {
+    kind: "warning",
+    headline: `:warning: randomuser-elt: ${run.pipeline} for ds ${run.ds} succeeded with a ` +
+      "warning",
+    lines: [`${warned.task}: ${warned.warning}`],
+    task: warned.task,
+    tries: triesOf(run.tries, warned.task),
+    error: warned.warning,
   });
 }
 

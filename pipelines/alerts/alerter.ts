@@ -1,6 +1,6 @@
 /**
  * Webhook alerts (`ALERT_WEBHOOK_URL`): told of each run a process finishes, the alerter posts
- * a failure or a recovery when the alert ledger's rules say it is due; asked by the
+ * a failure, a recovery or a warning when the alert ledger's rules say it is due; asked by the
  * scheduler, it posts when the data is stale. Nothing it does can fail a run or change its exit
  * code: every error is logged as a warning, and an alert that was not delivered is recorded as
  * failed in `meta.alerts`.
@@ -28,6 +28,7 @@ import {
   failureAlert,
   recoveryAlert,
   staleAlert,
+  warningAlert,
 } from "./alert_message.ts";
 import { AlertWebhook, type AlertWebhookOptions } from "./alert_webhook.ts";
 
@@ -89,6 +90,13 @@ export class Alerter implements RunAlerts {
           { kind: "recovery", ...subject },
           (failedDs) => recoveryAlert(run, failedDs, context),
         );
+        const warned = run.tries.findLast((attempt) => attempt.warning !== null);
+        if (warned) {
+          await this.#send(
+            { kind: "warning", ...subject },
+            () => warningAlert(run, warned, context),
+          );
+        }
       }
     });
   }

@@ -59,6 +59,12 @@ const duration = (fallback: string, { min = 0 }: { min?: 0 | 1 } = {}) =>
     return ms;
   });
 
+/** A duration of whole minutes (dbt's freshness counts minutes at best), in minutes. */
+const wholeMinutes = (fallback: string) =>
+  duration(fallback, { min: 1 }).refine((ms) => ms % 60_000 === 0, {
+    message: "must be a whole number of minutes, such as 90m or 26h",
+  }).transform((ms) => ms / 60_000);
+
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date in the form YYYY-MM-DD")
   .refine((text) => isCalendarDate(text), "must be a real calendar date (YYYY-MM-DD)");
 
@@ -152,6 +158,8 @@ const environmentSchema = z.object({
   ALERT_WEBHOOK_URL: httpUrl("a Slack- or Mattermost-compatible incoming webhook").optional(),
   // 0 alerts as soon as the day's run is due; negative makes no sense.
   STALE_AFTER: duration("6h"),
+  FRESHNESS_WARN_AFTER: wholeMinutes("26h"),
+  FRESHNESS_ERROR_AFTER: wholeMinutes("50h"),
 });
 
 /** Variables whose values are secrets: an error about one never echoes its value. */
@@ -225,6 +233,8 @@ export interface Config {
    * a day's schedule its extract_load may be missing before the data counts as stale.
    */
   readonly alerts: { readonly webhookUrl: string | undefined; readonly staleAfterMs: number };
+  /** dbt source freshness of raw.users: warn and error past these ages, in minutes. */
+  readonly freshness: { readonly warnAfterMinutes: number; readonly errorAfterMinutes: number };
 }
 
 /** The names of the environment variables {@linkcode loadConfig} reads. */
@@ -282,6 +292,12 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     throw new UsageError(`invalid configuration: ${name} ${issue?.message ?? "is invalid"}${got}`);
   }
   const v = parsed.data;
+  if (v.FRESHNESS_ERROR_AFTER <= v.FRESHNESS_WARN_AFTER) {
+    throw new UsageError(
+      "invalid configuration: FRESHNESS_ERROR_AFTER must be longer than FRESHNESS_WARN_AFTER " +
+        `(got ${v.FRESHNESS_ERROR_AFTER}m and ${v.FRESHNESS_WARN_AFTER}m)`,
+    );
+  }
   return deepFreeze({
     dataDir: v.DATA_DIR,
     warehouse: { url: v.DATABASE_URL, embeddedDir: resolve(v.DATA_DIR, "warehouse") },
@@ -313,6 +329,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     schedule: { catchup: v.CATCHUP, startDate: v.PIPELINE_START_DATE },
     console: { host: v.CONSOLE_HOST, port: v.CONSOLE_PORT, token: v.CONSOLE_TOKEN },
     alerts: { webhookUrl: v.ALERT_WEBHOOK_URL, staleAfterMs: v.STALE_AFTER },
+    freshness: {
+      warnAfterMinutes: v.FRESHNESS_WARN_AFTER,
+      errorAfterMinutes: v.FRESHNESS_ERROR_AFTER,
+    },
   });
 }
 

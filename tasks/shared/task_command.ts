@@ -181,6 +181,14 @@ export function printError(error: unknown): void {
   console.error(`error: ${redactUrl(errorMessage(error)).replace(/\s*\n\s*/g, " ")}`);
 }
 
+/**
+ * Prints what a task that succeeds warns of as one `warning: …` line on stderr: the runner
+ * records the last one with the try, and `deno task status` shows it.
+ */
+export function printWarning(text: string): void {
+  console.error(`warning: ${redactUrl(text).replace(/\s*\n\s*/g, " ")}`);
+}
+
 /** Prints the final summary of a task as one logfmt line on stdout. */
 export function printSummary(task: string, fields: LogFields): void {
   console.log(`${task} ${logfmt(fields)}`);

@@ -59,6 +59,8 @@ export interface DbtRunOptions {
   args?: readonly string[];
   /** Logical date, passed to dbt as `--vars {ds: …}`. */
   ds?: string;
+  /** More environment variables for dbt (the project's YAML reads some, e.g. freshness's). */
+  env?: Readonly<Record<string, string>>;
   /** dbt's target and log directories go to `<outDir>/target` and `<outDir>/logs`. */
   outDir: string;
   logger?: Logger;
@@ -136,7 +138,8 @@ export async function runDbt(
   await Deno.mkdir(logDir, { recursive: true });
   const dbtArgs = [...(options.args ?? ["build"])];
   if (options.ds) dbtArgs.push("--vars", JSON.stringify({ ds: options.ds }));
-  const connection = dbtConnection(options.warehouseUrl);
+  // Through the environment: the docker runner hands each of these on by name.
+  const dbtEnv = { ...dbtConnection(options.warehouseUrl), ...options.env };
   await Deno.remove(resolve(targetDir, "run_results.json")).catch(ignoreNotFound);
   let command: Deno.Command;
   if (runner === "local") {
@@ -158,7 +161,7 @@ export async function runDbt(
         logDir,
       ],
       cwd: DBT_PROJECT_DIR,
-      env: { ...connection, DBT_SEND_ANONYMOUS_USAGE_STATS: "false" },
+      env: { ...dbtEnv, DBT_SEND_ANONYMOUS_USAGE_STATS: "false" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -174,7 +177,7 @@ export async function runDbt(
         "--network=host",
         "--user",
         `${Deno.uid() ?? 1000}:${Deno.gid() ?? 1000}`,
-        ...Object.keys(connection).flatMap((name) => ["--env", name]),
+        ...Object.keys(dbtEnv).flatMap((name) => ["--env", name]),
         "--env",
         "DBT_SEND_ANONYMOUS_USAGE_STATS=false",
         // The host's uid may have no home in the image.
@@ -196,7 +199,7 @@ export async function runDbt(
         "--log-path",
         "/usr/app/out/logs",
       ],
-      env: connection,
+      env: dbtEnv,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -133,13 +133,15 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
       if (i > 0) assert.deepEqual(task.upstream, [pipeline.tasks[i - 1]!.name]);
     }
   }
-  // transform waits for the same ds's extract_load with an Airflow sensor, then runs dbt_build.
+  // transform waits for the same ds's extract_load with an Airflow sensor, then runs dbt_build,
+  // then checks the source's freshness.
   const transform = parsed.dags.transform_pipeline!;
   assert.deepEqual(
     transform.tasks.map((task) => [task.task_id, task.operator, task.upstream]),
     [
       ["wait_for_extract_load", "ExternalTaskSensor", []],
       ["dbt_build", "PipelineTaskOperator", ["wait_for_extract_load"]],
+      ["source_freshness", "PipelineTaskOperator", ["dbt_build"]],
     ],
   );
   assert.equal(transform.tasks[0]?.external_dag_id, "extract_load_pipeline");
@@ -362,7 +364,11 @@ Deno.test("Airflow retries a transient failure, fails terminal ones (exit 2, exi
   const [transform] = await airflow.runs("transform_pipeline");
   assert.equal(transform?.state, "failed");
   const states = Object.fromEntries(transform?.tries.map((t) => [t.task_id, t.state]) ?? []);
-  assert.deepEqual(states, { wait_for_extract_load: "failed", dbt_build: "upstream_failed" });
+  assert.deepEqual(states, {
+    wait_for_extract_load: "failed",
+    dbt_build: "upstream_failed",
+    source_freshness: "upstream_failed",
+  });
   assert.deepEqual((await ledger(fixture)).filter((r) => r.pipeline === "transform"), []);
 
   // Terminal: the table is ahead of the extract, so the CSV header misses a column (exit 3).

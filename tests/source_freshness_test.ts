@@ -1,0 +1,70 @@
+/**
+ * dbt source freshness of raw.users as the transform pipeline's last task and as
+ * `deno task freshness`: pass, warn (the run succeeds, the warning is in the ledger, in
+ * `deno task status` and in one alert) and error (exit 3), each check recorded.
+ */
+import assert from "node:assert/strict";
+import { assertExit, assertStderrLine, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
+import { startWebhookReceiver } from "./helpers/webhook_receiver.ts";
+
+const FAST = { USERS_PER_RUN: "300", TASK_RETRY_DELAY: "50ms" };
+
+Deno.test("source freshness warns past FRESHNESS_WARN_AFTER through the pipeline and its alert, and fails past FRESHNESS_ERROR_AFTER", async () => {
+  await using fixture = await createPipelineFixture();
+  await using receiver = await startWebhookReceiver();
+  const ds = "2026-01-02";
+  assertExit(await fixture.cli(["run", "extract_load", "--ds", ds], FAST), 0);
+  // Loaded two hours ago, as far as raw.users can tell.
+  await fixture.db.sql`update raw.users set _loaded_at = now() - interval '2 hours'`;
+
+  const env = {
+    ...FAST,
+    ALERT_WEBHOOK_URL: receiver.url,
+    FRESHNESS_WARN_AFTER: "1h",
+    FRESHNESS_ERROR_AFTER: "3h",
+  };
+  const warned = await fixture.cli(["run", "transform", "--ds", ds], env);
+  assertExit(warned, 0);
+  assert.deepEqual(receiver.posts.map((post) => post.json?.kind), ["warning"]);
+  const [alert] = receiver.posts;
+  assert.equal(alert?.json?.task, "source_freshness");
+  assert.equal(alert?.json?.pipeline, "transform");
+  const warning =
+    /^raw\.users was last loaded 2\.0 h ago, at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(warn after 1 h, error after 3 h\)$/;
+  assert.match(String(alert?.json?.error), warning);
+  const status = await fixture.cli(["status", "--limit", "1"]);
+  assert.match(
+    status.stdout,
+    /^ {2}source_freshness #1\s+succeeded \(exit 0\)\s+.*\[warn\] raw\.users was last loaded 2\.0 h ago/m,
+  );
+
+  const failed = await fixture.run("source_freshness", ["--ds", ds], {
+    FRESHNESS_WARN_AFTER: "30m",
+    FRESHNESS_ERROR_AFTER: "90m",
+  });
+  assertExit(failed, 3);
+  assertStderrLine(
+    failed.stderr,
+    /^error: raw\.users was last loaded 2\.0 h ago, at .* UTC \(warn after 30 min, error after 90 min\): the data is stale; run extract_load/,
+  );
+
+  const passed = await fixture.run("source_freshness", ["--ds", ds]);
+  assertExit(passed, 0);
+  assert.match(
+    passed.stdout,
+    /^freshness ds=2026-01-02 status=pass .*warn_after_minutes=1560 error_after_minutes=3000$/m,
+  );
+  assert.doesNotMatch(passed.stderr, /^warning: /m);
+
+  const checks = await fixture.db.sql`
+    select status, round(age_seconds / 3600) as hours, warn_after_seconds, error_after_seconds
+    from meta.source_freshness order by checked_at`;
+  assert.deepEqual(
+    checks.map((c) => `${c.status} ${c.hours} ${c.warn_after_seconds} ${c.error_after_seconds}`),
+    [
+      "warn 2 3600 10800",
+      "error 2 1800 5400",
+      "pass 2 93600 180000",
+    ],
+  );
+});
