@@ -5,6 +5,9 @@
  * no exit code, and no body or log line shows a secret.
  */
 import assert from "node:assert/strict";
+import { definePipelines } from "../pipelines/definitions.ts";
+import { ledgerMetrics } from "../pipelines/console/ledger_metrics.ts";
+import { prometheusText } from "../pipelines/console/prometheus_text.ts";
 import { todayUtc } from "../tasks/shared/dates.ts";
 import { urlPasswords } from "../tasks/shared/config.ts";
 import {
@@ -212,6 +215,17 @@ Deno.test("a receiver that answers 500 or is down changes no exit code: the aler
       "failure 2026-01-03 failed 3",
     ],
   );
+  // …and counted where a monitor looks: /metrics.
+  const metrics = prometheusText(
+    await ledgerMetrics(fixture.db.sql, {
+      pipelines: definePipelines({ retries: 3, retryDelayMs: 0 }),
+      schedulerUp: false,
+    }),
+  );
+  assert.match(metrics, /^# TYPE randomuser_elt_alerts_failed_total counter$/m);
+  assert.match(metrics, /^randomuser_elt_alerts_failed_total\{kind="failure"\} 2$/m);
+  assert.match(metrics, /^randomuser_elt_alerts_failed_total\{kind="stale"\} 0$/m);
+  assert.match(metrics, /^randomuser_elt_alerts_sent_total\{kind="failure"\} 0$/m);
 });
 
 Deno.test("the scheduler alerts stale data and a failure once, and a restarted scheduler alerts neither again", async () => {

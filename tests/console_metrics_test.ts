@@ -62,6 +62,8 @@ Deno.test("a real Prometheus scrapes /metrics, its PromQL answers equal the ledg
       "last_success_timestamp_seconds",
       "rows_loaded_total",
       "run_duration_seconds",
+      "alerts_sent_total",
+      "alerts_failed_total",
       "scheduler_up",
     ]
   ) {

@@ -16,8 +16,10 @@
 import { SecretMask } from "../../tasks/shared/secret_mask.ts";
 import type { RunWithTries, TryRecord } from "../ledger.ts";
 
+/** What an alert may tell of. */
+export const ALERT_KINDS = ["failure", "recovery", "warning", "stale"] as const;
 /** What an alert tells of. */
-export type AlertKind = "failure" | "recovery" | "warning" | "stale";
+export type AlertKind = typeof ALERT_KINDS[number];
 
 /** The body posted to the webhook. Fields that do not apply to its kind are null. */
 export interface AlertBody {

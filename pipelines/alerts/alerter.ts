@@ -3,7 +3,7 @@
  * a failure, a recovery or a warning when the alert ledger's rules say it is due; asked by the
  * scheduler, it posts when the data is stale. Nothing it does can fail a run or change its exit
  * code: every error is logged as a warning, and an alert that was not delivered is recorded as
- * failed in `meta.alerts`.
+ * failed in `meta.alerts` (`randomuser_elt_alerts_failed_total` in `/metrics`).
  *
  * @example
  * ```ts

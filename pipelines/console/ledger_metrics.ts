@@ -11,6 +11,7 @@
  * @module
  */
 import type { Sql } from "../../tasks/warehouse/sql_client.ts";
+import { ALERT_KINDS } from "../alerts/alert_message.ts";
 import type { Pipelines } from "../definitions.ts";
 import {
   histogramSamples,
@@ -179,6 +180,36 @@ async function loadMetrics(sql: Sql): Promise<MetricFamily[]> {
   ];
 }
 
+async function alertMetrics(sql: Sql): Promise<MetricFamily[]> {
+  const rows = await sql<{ kind: string; state: string; alerts: number }[]>`
+    select kind, state, count(*)::float8 as alerts from meta.alerts
+    where state <> 'sending' group by 1, 2`;
+  const sent = new Counts();
+  const failed = new Counts();
+  for (const kind of ALERT_KINDS) {
+    sent.add({ kind }, 0);
+    failed.add({ kind }, 0);
+  }
+  for (const row of rows) {
+    (row.state === "sent" ? sent : failed).add({ kind: row.kind }, row.alerts);
+  }
+  return [
+    {
+      name: `${PREFIX}alerts_sent_total`,
+      help: "Webhook alerts delivered, by kind (failure, recovery, warning, stale).",
+      type: "counter",
+      samples: sent.samples(),
+    },
+    {
+      name: `${PREFIX}alerts_failed_total`,
+      help: "Webhook alerts the receiver did not take after every try (down, slow, an error " +
+        "status), by kind; the runs they told of kept their outcome.",
+      type: "counter",
+      samples: failed.samples(),
+    },
+  ];
+}
+
 function schedulerMetrics(_sql: Sql, context: MetricContext): Promise<MetricFamily[]> {
   return Promise.resolve([{
     name: `${PREFIX}scheduler_up`,
@@ -189,7 +220,13 @@ function schedulerMetrics(_sql: Sql, context: MetricContext): Promise<MetricFami
 }
 
 /** Every source of `/metrics`, in the order they are printed. */
-const SOURCES: readonly MetricSource[] = [runMetrics, tryMetrics, loadMetrics, schedulerMetrics];
+const SOURCES: readonly MetricSource[] = [
+  runMetrics,
+  tryMetrics,
+  loadMetrics,
+  alertMetrics,
+  schedulerMetrics,
+];
 
 /** Reads every metric family; see the module documentation. */
 export async function ledgerMetrics(sql: Sql, context: MetricContext): Promise<MetricFamily[]> {
