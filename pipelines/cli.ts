@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { CommanderError } from "commander";
@@ -100,9 +101,17 @@ function configuredPipelines(config: Config) {
   return definePipelines(config.retryPolicy, { metabase: config.metabase.afterTransform });
 }
 
-/** The runner's options from the configuration, with the alerts when a webhook is set. */
-function runnerOptions(config: Config, warehouse: Warehouse, logger: Logger) {
-  const alerts = alerter(config, warehouse, logger);
+/**
+ * The runner's options from the configuration, with the alerts when a webhook is set (their links
+ * go to `consoleServer` when this process serves the console).
+ */
+function runnerOptions(
+  config: Config,
+  warehouse: Warehouse,
+  logger: Logger,
+  consoleServer?: ConsoleServer,
+) {
+  const alerts = alerter(config, warehouse, logger, consoleLink(config, consoleServer));
   return {
     pipelines: configuredPipelines(config),
     warehouse,
@@ -114,7 +123,12 @@ function runnerOptions(config: Config, warehouse: Warehouse, logger: Logger) {
 }
 
 /** The webhook alerts of `ALERT_WEBHOOK_URL`, or undefined when it is not set. */
-function alerter(config: Config, warehouse: Warehouse, logger: Logger): Alerter | undefined {
+function alerter(
+  config: Config,
+  warehouse: Warehouse,
+  logger: Logger,
+  consoleUrl: string | undefined,
+): Alerter | undefined {
   const { webhookUrl } = config.alerts;
   if (webhookUrl === undefined) return undefined;
   return new Alerter({
@@ -123,7 +137,22 @@ function alerter(config: Config, warehouse: Warehouse, logger: Logger): Alerter 
     logger,
     // The embedded warehouse's URL is not in the configuration.
     secrets: [...configSecrets(config), ...urlPasswords(warehouse.url)],
+    consoleUrl,
   });
+}
+
+/**
+ * Where the console's pages are, for links that leave the machine (alerts): the port it listens on
+ * (`listening`) or is configured to; none when it is off, or on a port only the scheduler knows
+ * (`CONSOLE_PORT=0`). A wildcard host becomes this machine's name.
+ */
+function consoleLink(config: Config, listening?: ConsoleServer): string | undefined {
+  const { host, port } = config.console;
+  if (port === "off") return undefined;
+  const actual = listening ? Number(new URL(listening.url).port) : port;
+  if (actual === 0) return undefined;
+  const name = host === "0.0.0.0" || host === "::" ? hostname() : host;
+  return `http://${name.includes(":") ? `[${name}]` : name}:${actual}`;
 }
 
 /**
@@ -263,7 +292,7 @@ async function start(): Promise<number> {
   const status = new SchedulerStatus();
   consoleServer?.attach({ warehouseUrl: warehouse.url, scheduler: status });
   await runScheduler({
-    ...runnerOptions(config, warehouse, logger),
+    ...runnerOptions(config, warehouse, logger, consoleServer),
     dbt: config.dbt,
     ...config.schedule,
     signal,

@@ -68,7 +68,11 @@ Deno.test("a terminal failure alerts once with its facts, a rerun that fails aga
   const ds = "2026-01-02";
   await breakTheLoad(fixture);
 
-  const failed = await fixture.cli(["run", "extract_load", "--ds", ds], alerting(receiver));
+  // The console's address (this process serves none; the scheduler's would be there).
+  const failed = await fixture.cli(
+    ["run", "extract_load", "--ds", ds],
+    alerting(receiver, { CONSOLE_PORT: "8123" }),
+  );
   assertExit(failed, 3);
   assert.equal(receiver.posts.length, 1);
   const [post] = receiver.posts;
@@ -107,6 +111,8 @@ Deno.test("a terminal failure alerts once with its facts, a rerun that fails aga
       `^:x: randomuser-elt: extract_load failed for ds ${ds}\\nload failed \\(terminal\\) after 1 try: the CSV header of `,
     ),
   );
+  assert.equal(post?.json?.run_url, `http://127.0.0.1:8123/runs/${run?.run_id}`);
+  assert.match(String(post?.json?.text), /\|run page>$/);
   assertNoSecret(fixture, receiver, post!.raw);
   assertStderrLine(
     failed.stderr,
@@ -171,6 +177,8 @@ Deno.test("a transient failure healed by a retry alerts nothing; one that uses u
     failure: "transient",
   });
   assert.match(String(receiver.posts[0]?.json?.error), /^page 1: the API answered 503/);
+  // CONSOLE_PORT=0 (the fixture's): a port only a running scheduler knows, so no link.
+  assert.equal(receiver.posts[0]?.json?.run_url, null);
 });
 
 Deno.test("a receiver that answers 500 or is down changes no exit code: the alert is logged as a warning and counted", async () => {
@@ -275,6 +283,10 @@ Deno.test("the scheduler alerts stale data and a failure once, and a restarted s
     failure: "terminal",
     trigger: "catchup",
   });
+  // The scheduler serves the console (on any free port here): the alert links its run page.
+  const failure = receiver.of("failure")[0]?.json;
+  assert.match(String(failure?.run_url), /^http:\/\/127\.0\.0\.1:[1-9]\d*\/runs\//);
+  assert.ok(String(failure?.run_url).endsWith(`/runs/${failure?.run_id}`));
   for (const post of receiver.posts) assertNoSecret(fixture, receiver, post.raw);
 });
 
