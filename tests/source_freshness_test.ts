@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { assertExit, assertStderrLine, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
+import { startConsoleProcess } from "./helpers/console_process.ts";
 import { startWebhookReceiver } from "./helpers/webhook_receiver.ts";
 
 const FAST = { USERS_PER_RUN: "300", TASK_RETRY_DELAY: "50ms" };
@@ -37,6 +38,12 @@ Deno.test("source freshness warns past FRESHNESS_WARN_AFTER through the pipeline
     status.stdout,
     /^ {2}source_freshness #1\s+succeeded \(exit 0\)\s+.*\[warn\] raw\.users was last loaded 2\.0 h ago/m,
   );
+  // …and on the run's page of the console.
+  {
+    await using served = await startConsoleProcess(fixture, "console");
+    const page = await (await fetch(new URL(`/runs/${alert?.json?.run_id}`, served.url))).text();
+    assert.match(page, /warning: raw\.users was last loaded 2\.0 h ago/);
+  }
 
   const failed = await fixture.run("source_freshness", ["--ds", ds], {
     FRESHNESS_WARN_AFTER: "30m",

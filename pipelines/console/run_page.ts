@@ -82,7 +82,12 @@ function taskTries(task: string, tries: readonly TryDetail[]): Html {
     { heading: "Exit", kind: "num", cell: (t) => t.exit_code ?? "—" },
     { heading: "Failure", cell: (t) => t.failure },
     { heading: "Rows", kind: "num", cell: (t) => formatCount(t.rows) },
-    { heading: "Error", kind: "error", cell: (t) => t.error },
+    // A try that succeeded may still warn (source freshness past its warn_after).
+    {
+      heading: "Error",
+      kind: "error",
+      cell: (t) => t.error ?? (t.warning === null ? null : `warning: ${t.warning}`),
+    },
   ], (t) =>
     html`
       data-try="${t.try_number}"
