@@ -96,6 +96,7 @@ Deno.test("a dbt build whose sessions are terminated fails its try with a clear 
   assert.deepEqual(tries.map((x) => `${x.task}#${x.try_number}:${x.state}:${x.exit_code}`), [
     "dbt_build#1:failed:1",
     "dbt_build#2:succeeded:0",
+    "source_freshness#1:succeeded:0",
   ]);
   const [facts] = await fixture.db.sql<{ n: number; ids: number }[]>`
     select count(*)::int as n, count(distinct user_key)::int as ids from analytics.fct_users`;
