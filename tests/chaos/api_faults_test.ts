@@ -2,7 +2,7 @@
  * API faults and drift: every fault mode of the fake Random User API, once (retried, the run
  * loads every user) and for good (the run fails and loads nothing), plus schema drift — an
  * extra field, a missing field, a changed type, wrong types, duplicate users across pages, and
- * too many bad records — each with the outcome the README documents.
+ * too many bad records — each with the outcome docs/reliability.md documents.
  */
 import assert from "node:assert/strict";
 import { assertExit } from "../helpers/pipeline_fixture.ts";

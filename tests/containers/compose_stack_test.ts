@@ -312,7 +312,7 @@ Deno.test({
           const setup = firstUp.find((c) => c.service === "metabase-setup");
           assert.equal(setup?.exitCode, 0);
           // No fixed admin password: the first setup generated one into the metabase-setup
-          // volume, and the user reads it as the README says.
+          // volume, and the user reads it as docs/metabase.md says.
           const read = await stack.compose(
             [
               "run",

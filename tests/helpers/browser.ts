@@ -15,7 +15,7 @@
 import bundled from "@sparticuz/chromium";
 import { type Browser, chromium, type Page } from "playwright-core";
 
-/** Flags that keep Chromium off the network this machine does not have (see the README). */
+/** Flags that keep Chromium off the network this machine does not have (see docs/development.md, Tests). */
 const OFFLINE_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
