@@ -7,7 +7,7 @@
  * ```ts
  * await using stack = await ComposeProject.create({ USERS_PER_RUN: "1000" });
  * await stack.compose(["up", "-d", "--no-build"]);
- * await stack.waitUntilReady({ services, oneShot: ["metabase-setup"], timeoutMs: 300_000 });
+ * await stack.waitUntilReady({ services, oneShot: ["metabase-setup"], timeoutMs: 600_000 });
  * ```
  *
  * @module
@@ -191,6 +191,9 @@ async function run(command: string, args: readonly string[]): Promise<CommandRes
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
+  // docker-compose 1.29 gives up on an engine request after 60 s; on a loaded 2-core machine with
+  // the vfs storage driver, removing a container's layers can take longer than that.
+  env.COMPOSE_HTTP_TIMEOUT = "600";
   const output = await new Deno.Command(command, {
     args: [...args],
     cwd: ROOT,

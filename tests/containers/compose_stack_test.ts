@@ -246,7 +246,8 @@ Deno.test({
           firstUp = await stack.waitUntilReady({
             services: SERVICES,
             oneShot: ONE_SHOT,
-            timeoutMs: 300_000,
+            // A bound, not a timing: 2 to 3 minutes on a quiet 2-core machine, far more when loaded.
+            timeoutMs: 600_000,
           });
           assert.deepEqual(firstUp.map((c) => c.service), [
             "metabase",
@@ -412,7 +413,7 @@ Deno.test({
         const second = await stack.waitUntilReady({
           services: SERVICES,
           oneShot: ONE_SHOT,
-          timeoutMs: 180_000,
+          timeoutMs: 600_000,
           since: setupStarted,
         });
         const ids = (list: typeof second) =>
