@@ -161,6 +161,7 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
     "load:default_pool/1@default:-",
     "wait_for_extract_load:default_pool/1@default:-",
     "dbt_build:default_pool/1@default:-",
+    "source_freshness:default_pool/1@default:-",
   ]);
   // Airflow Variables set max_active_runs and the queues; API_CONCURRENCY is read where parsed.
   const tuned = await airflow.dags({
@@ -175,6 +176,7 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
     "load:default_pool/1@default:-",
     "wait_for_extract_load:default_pool/1@default:-",
     "dbt_build:default_pool/1@dbt:-",
+    "source_freshness:default_pool/1@default:-",
   ]);
 
   // Catch-up follows CATCHUP and PIPELINE_START_DATE, read where the files are parsed.
