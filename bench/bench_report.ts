@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ConsoleBenchResult } from "./console_bench.ts";
 import type { ExtractBenchResult } from "./extract_bench.ts";
 import type { LoadBenchResult } from "./load_bench.ts";
 import type { Machine } from "./machine.ts";
@@ -32,12 +33,13 @@ export interface BenchReport {
   readonly load?: LoadBenchResult;
   readonly streamed?: StreamedBenchResult;
   readonly pipeline?: PipelineBenchResult;
-  /** The issue's target figures as measured, under fixed names (absent: not measured). */
+  readonly console?: ConsoleBenchResult;
+  /** The issues' target figures as measured, under fixed names (absent: not measured). */
   readonly targets: MeasuredTargets;
   readonly seconds: number;
 }
 
-/** The target figures of issue 18, each a measurement of this run. */
+/** The target figures of issues 18 and 24, each a measurement of this run. */
 export interface MeasuredTargets {
   /** All-core extract / one-core fetch + json, at the size closest to 200 000 users. */
   readonly extractAllCoresRatio?: number;
@@ -51,6 +53,10 @@ export interface MeasuredTargets {
   readonly reloadRatio?: number;
   /** Streamed extract --load / psql \copy of its file alone. */
   readonly streamedExtractLoadRatio?: number;
+  /** The console's overview at three years of history: p95 of its server time, in ms. */
+  readonly consoleOverviewP95Ms?: number;
+  /** `/metrics` at the same history: p95 of its server time, in ms. */
+  readonly consoleMetricsP95Ms?: number;
 }
 
 /** The bounds the issue sets for {@linkcode MeasuredTargets}: ratios and MB. */
@@ -61,6 +67,8 @@ export const TARGETS = {
   firstLoadRatio: { atMost: 1.15 },
   reloadRatio: { atMost: 1.5 },
   streamedExtractLoadRatio: { atMost: 1.4 },
+  consoleOverviewP95Ms: { atMost: 100 },
+  consoleMetricsP95Ms: { atMost: 50 },
 } as const;
 
 const TARGET_SIZE = 200_000;
@@ -89,6 +97,11 @@ export function measuredTargets(report: Omit<BenchReport, "targets">): MeasuredT
     targets.reloadRatio = report.load.reloadRatio;
   }
   if (report.streamed) targets.streamedExtractLoadRatio = report.streamed.ratio;
+  const p95 = (path: string) => report.console?.pages.find((page) => page.path === path)?.p95Ms;
+  const overview = p95("/");
+  const metrics = p95("/metrics");
+  if (overview !== undefined) targets.consoleOverviewP95Ms = overview;
+  if (metrics !== undefined) targets.consoleMetricsP95Ms = metrics;
   return targets as MeasuredTargets;
 }
 
@@ -109,6 +122,7 @@ export function formatReport(report: BenchReport): string {
   if (report.load) lines.push("", ...loadSection(report.load));
   if (report.streamed) lines.push("", ...streamedSection(report));
   if (report.pipeline) lines.push("", ...pipelineSection(report.pipeline));
+  if (report.console) lines.push("", ...consoleSection(report.console));
   lines.push("", ...targetSection(report));
   return lines.join("\n");
 }
@@ -243,6 +257,27 @@ function pipelineSection(pipeline: PipelineBenchResult): string[] {
   ];
 }
 
+function consoleSection(figures: ConsoleBenchResult): string[] {
+  const floor = figures.pages.at(-1)!;
+  const rows = [["page", "p50 ms", "p95 ms", "max ms", "p50/floor", "body"]];
+  for (const page of figures.pages) {
+    rows.push([
+      page.page,
+      page.p50Ms.toFixed(1),
+      page.p95Ms.toFixed(1),
+      page.maxMs.toFixed(1),
+      (page.p50Ms / floor.p50Ms).toFixed(1),
+      `${(page.bytes / 1024).toFixed(0)} kB`,
+    ]);
+  }
+  return [
+    `CONSOLE  server time (Server-Timing) over ${figures.requests} sequential requests per page ` +
+    `after a warm-up; ledger of ${figures.days} days: ${count(figures.runs)} runs, ` +
+    `${count(figures.tries)} tries (written in ${figures.fillSeconds.toFixed(1)} s)`,
+    ...table(rows),
+  ];
+}
+
 function targetSection(report: BenchReport): string[] {
   const lines = ["TARGETS (figures, not verdicts; JSON: targets.<name>)"];
   for (const [name, bound] of Object.entries(TARGETS)) {
@@ -255,6 +290,8 @@ function targetSection(report: BenchReport): string[] {
       ? "-"
       : name.endsWith("Mb")
       ? `${value} MB`
+      : name.endsWith("Ms")
+      ? `${value.toFixed(1)} ms`
       : value.toFixed(2);
     lines.push(`  ${name} ${relation} ${limit}: ${shown} -> ${met}`);
   }

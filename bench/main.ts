@@ -2,9 +2,10 @@
  * `deno task bench [--users N] [--json out.json]`: the benchmarks — the extract (one core, and
  * every core) against a replay server and the one-core `fetch` + `response.json()` ceiling at
  * several sizes, the first load and an unchanged reload against `psql \copy`, the streamed
- * `extract --load` against `psql \copy` of its file and against the two run apart, and `run all`
- * end to end — printed as tables (and JSON, with the issue's targets under fixed names), with the
- * machine they ran on. It measures and prints; it never fails on a clock.
+ * `extract --load` against `psql \copy` of its file and against the two run apart, `run all`
+ * end to end, and the operations console's server time on three years of ledger history —
+ * printed as tables (and JSON, with the issues' targets under fixed names), with the machine they
+ * ran on. It measures and prints; it never fails on a clock.
  *
  * Sizes: 50 000, 200 000 and 1 000 000 users. `--users N` replaces the largest: the sizes become
  * the defaults below N, then N (`--users 200000` runs 50 000 and 200 000; `--users 20000` runs
@@ -27,6 +28,7 @@ import { Logger } from "../tasks/shared/logger.ts";
 import { parseCount, runTask, taskCommand, usersOption } from "../tasks/shared/task_command.ts";
 import { chooseBenchServer, createBenchDatabase } from "./bench_database.ts";
 import { type BenchReport, formatReport, measuredTargets } from "./bench_report.ts";
+import { benchConsole, type ConsoleBenchResult } from "./console_bench.ts";
 import { benchExtract, type ExtractBenchResult } from "./extract_bench.ts";
 import { benchLoad, type LoadBenchResult } from "./load_bench.ts";
 import { allowedCpus, describeMachine } from "./machine.ts";
@@ -38,7 +40,10 @@ const DEFAULT_SIZES = [50_000, 200_000, 1_000_000] as const;
 const LOAD_USERS = 200_000;
 const PIPELINE_USERS = 10_000;
 const DS = "2026-01-01";
-const PARTS = ["extract", "load", "streamed", "e2e"] as const;
+/** Three years of daily runs: about 2 200 runs and 10 000 tries. */
+const CONSOLE_DAYS = 3 * 365;
+const CONSOLE_REQUESTS = 50;
+const PARTS = ["extract", "load", "streamed", "e2e", "console"] as const;
 type Part = typeof PARTS[number];
 
 /** The sizes of a run: the defaults, with `users` (when given) replacing the largest. */
@@ -59,8 +64,9 @@ function parseParts(value: string): Part[] {
 const program = taskCommand(
   "bench",
   "Benchmarks: extract vs fetch + json (users/s, MB/s, peak RSS at 50k, 200k, 1M users), " +
-    "load vs psql \\copy (interleaved medians), and run all end to end (10k users). Prints " +
-    "tables; --json writes the same figures.",
+    "load vs psql \\copy (interleaved medians), run all end to end (10k users), and the " +
+    "operations console's server time on three years of ledger. Prints tables; --json writes " +
+    "the same figures.",
 )
   .addOption(usersOption("replace the largest extract size (default sizes 50000,200000,1000000)"))
   .addOption(new Option("--json <file>", "also write the figures as JSON to this file"))
@@ -70,7 +76,7 @@ const program = taskCommand(
       .default(5),
   )
   .addOption(
-    new Option("--only <parts>", "run only these parts: extract, load, e2e (comma list)")
+    new Option("--only <parts>", `run only these parts: ${PARTS.join(", ")} (comma list)`)
       .argParser(parseParts)
       .default([...PARTS], "all"),
   )
@@ -117,6 +123,7 @@ if (import.meta.main) {
     let load: LoadBenchResult | undefined;
     let streamed: StreamedBenchResult | undefined;
     let pipeline: PipelineBenchResult | undefined;
+    let consoleFigures: ConsoleBenchResult | undefined;
     try {
       if (parts.has("extract") || parts.has("load")) {
         extract = await benchExtract({
@@ -179,6 +186,17 @@ if (import.meta.main) {
           logger,
         });
       }
+      if (parts.has("console")) {
+        interrupt.signal.throwIfAborted();
+        await using db = await createBenchDatabase(server, "console");
+        consoleFigures = await benchConsole({
+          db,
+          days: CONSOLE_DAYS,
+          requests: CONSOLE_REQUESTS,
+          logger,
+          signal: interrupt.signal,
+        });
+      }
     } finally {
       await Deno.remove(workspace, { recursive: true });
     }
@@ -202,6 +220,7 @@ if (import.meta.main) {
       ...(load ? { load } : {}),
       ...(streamed ? { streamed } : {}),
       ...(pipeline ? { pipeline } : {}),
+      ...(consoleFigures ? { console: consoleFigures } : {}),
       seconds: (performance.now() - started) / 1000,
     };
     const full: BenchReport = { ...report, targets: measuredTargets(report) };
