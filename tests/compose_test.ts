@@ -5,8 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
+import { ConsoleServer } from "../pipelines/console/console_server.ts";
+import { definePipelines } from "../pipelines/definitions.ts";
 import { CONFIG_VARIABLES } from "../tasks/shared/config.ts";
+import { Logger } from "../tasks/shared/logger.ts";
 import { PROJECT_ROOT, projectPath } from "../tasks/shared/paths.ts";
+import { SecretMask } from "../tasks/shared/secret_mask.ts";
+import { createTestDatabase } from "./helpers/test_warehouse.ts";
 
 const read = (path: string) => Deno.readTextFile(projectPath(path));
 
@@ -16,7 +21,7 @@ interface Service {
   command?: string[];
   environment?: Record<string, string | number>;
   depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test: string[] };
+  healthcheck?: { test: string[]; timeout?: string };
   volumes?: string[];
   ports?: string[];
   restart?: string;
@@ -82,6 +87,57 @@ Deno.test("services wait for what they need to be healthy", () => {
   });
   assert.deepEqual(services["metabase-database"]!.command, ["deno", "task", "metabase:database"]);
   assert.equal(services["metabase-setup"]!.depends_on?.metabase?.condition, "service_healthy");
+});
+
+Deno.test("the pipeline service publishes the console on 127.0.0.1:8080 and its healthcheck asks /healthz", () => {
+  const pipeline = compose.services.pipeline!;
+  assert.deepEqual(pipeline.ports, ["127.0.0.1:${CONSOLE_PORT:-8080}:8080"]);
+  const env = pipeline.environment!;
+  // Inside the container on every interface (else the published port reaches nothing).
+  assert.deepEqual([env.CONSOLE_HOST, env.CONSOLE_PORT], ["0.0.0.0", "8080"]);
+  assert.equal(env.CONSOLE_TOKEN, "${CONSOLE_TOKEN:-}");
+  const [kind, ...command] = pipeline.healthcheck!.test;
+  assert.equal(kind, "CMD");
+  assert.deepEqual(command.slice(0, 2), ["deno", "eval"]);
+  assert.match(command[2]!, /fetch\('http:\/\/127\.0\.0\.1:8080\/healthz'/);
+});
+
+Deno.test("the pipeline's healthcheck command passes on a 200 from /healthz and fails on a 503 or no console", async () => {
+  const [, ...command] = compose.services.pipeline!.healthcheck!.test;
+  await using db = await createTestDatabase();
+  await using server = ConsoleServer.listen({
+    host: "127.0.0.1",
+    port: 0,
+    mode: "console",
+    pipelines: definePipelines({ retries: 0, retryDelayMs: 0 }),
+    dataDir: "/nonexistent",
+    mask: new SecretMask(),
+    token: undefined,
+    logger: new Logger("console", () => {}),
+  });
+  // The compose file's own command, aimed at this console's port instead of the container's 8080.
+  const check = async (port: number) => {
+    const script = command[2]!.replace("127.0.0.1:8080", `127.0.0.1:${port}`);
+    const output = await new Deno.Command(command[0]!, {
+      args: [command[1]!, script],
+      cwd: PROJECT_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: output.code, stdout: new TextDecoder().decode(output.stdout) };
+  };
+  const port = Number(new URL(server.url).port);
+  const starting = await check(port);
+  assert.equal(starting.code, 1, "503 while the warehouse is being opened");
+  assert.match(starting.stdout, /"status": "unavailable"/);
+  server.attach({ warehouseUrl: db.url });
+  const healthy = await check(port);
+  assert.equal(healthy.code, 0, healthy.stdout);
+  assert.match(healthy.stdout, /"status": "ok"/);
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closed = listener.addr.port;
+  listener.close();
+  assert.equal((await check(closed)).code, 1, "nothing listening");
 });
 
 Deno.test("data lives in named volumes and Metabase keeps its own data in the warehouse server", () => {

@@ -222,9 +222,11 @@ Deno.test({
 
     const warehousePort = freePort();
     const metabasePort = freePort();
+    const consolePort = freePort();
     await using stack = await ComposeProject.create({
       WAREHOUSE_PORT: String(warehousePort),
       METABASE_PORT: String(metabasePort),
+      CONSOLE_PORT: String(consolePort),
       // What a user's .env sets to try the stack offline; the API is the stand-in's service.
       RANDOMUSER_API_URL: "http://randomuser-api:8787/api/",
       USERS_PER_RUN: String(USERS),
@@ -288,6 +290,25 @@ Deno.test({
         assert.match(table.stdout, /extract_load .* succeeded/);
         summary.push(`extract_load and transform succeeded in the pipeline container`);
       });
+
+      await step(
+        "the console answers on its published port: /healthz 200, today's runs on the overview",
+        async () => {
+          const consoleUrl = `http://127.0.0.1:${consolePort}`;
+          const health = await fetch(`${consoleUrl}/healthz`);
+          const body = await health.json() as { status: string; scheduler: string };
+          assert.equal(health.status, 200, JSON.stringify(body));
+          assert.deepEqual([body.status, body.scheduler], ["ok", "running"]);
+          const overview = await (await fetch(`${consoleUrl}/`)).text();
+          for (const pipeline of ["extract_load", "transform"]) {
+            assert.match(
+              overview,
+              new RegExp(`data-pipeline="${pipeline}" data-ds="${today}" data-state="succeeded"`),
+            );
+          }
+          summary.push(`console healthy on 127.0.0.1:${consolePort}`);
+        },
+      );
 
       await step("raw.users and the marts hold today's users", async () => {
         const [raw] = await admin`select count(*)::int as rows from raw.users where _ds = ${today}`;
