@@ -79,6 +79,39 @@ Deno.test("start and console refuse a console port in use with exit 2 naming CON
   assert.equal(ledger?.ledger, null, "the warehouse was not even migrated");
 });
 
+Deno.test("start with CONSOLE_PORT=off runs the scheduler with no console and no console line", async () => {
+  await using fixture = await createPipelineFixture();
+  const today = todayUtc();
+  // Today's start-up run fails fast (one 500, no retry): the scheduler is then idle.
+  fixture.api.faults.add({ page: 1, times: 1, fault: { kind: "status", status: 500 } });
+  const child = fixture.spawn("pipelines/cli.ts", ["start"], {
+    CONSOLE_PORT: "off",
+    USERS_PER_RUN: "300",
+    API_RETRIES: "0",
+    TASK_RETRIES: "0",
+  });
+  const streams = { stdout: "", stderr: "" };
+  const reading = (["stdout", "stderr"] as const).map(async (name) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child[name]) {
+      streams[name] += decoder.decode(chunk, { stream: true });
+    }
+  });
+  try {
+    await until(
+      "today's failed start-up run",
+      async () => (await runs(fixture)).some((r) => r.ds === today && r.state === "failed"),
+      () => streams.stderr,
+    );
+  } finally {
+    child.kill("SIGTERM");
+  }
+  assert.equal((await child.status).code, 0, streams.stderr);
+  await Promise.all(reading);
+  assert.match(streams.stderr, /msg="scheduler started"/);
+  assert.doesNotMatch(streams.stdout, /^console: /m);
+});
+
 Deno.test("the scheduler's console: health, metrics, and actions that only a token from the console itself starts", async (t) => {
   await using fixture = await createPipelineFixture();
   const today = todayUtc();

@@ -1,7 +1,8 @@
 /**
  * dbt source freshness of raw.users as the transform pipeline's last task and as
  * `deno task freshness`: pass, warn (the run succeeds, the warning is in the ledger, in
- * `deno task status` and in one alert) and error (exit 3), each check recorded.
+ * `deno task status` and in one alert) and error (exit 3, and through the pipeline one failure
+ * alert), each check recorded.
  */
 import assert from "node:assert/strict";
 import { assertExit, assertStderrLine, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
@@ -45,6 +46,25 @@ Deno.test("source freshness warns past FRESHNESS_WARN_AFTER through the pipeline
     assert.match(page, /warning: raw\.users was last loaded 2\.0 h ago/);
   }
 
+  // Past the error bound, through the pipeline: the run fails for good and one alert says why.
+  const stale = await fixture.cli(["run", "transform", "--ds", ds], {
+    ...env,
+    FRESHNESS_WARN_AFTER: "30m",
+    FRESHNESS_ERROR_AFTER: "90m",
+  });
+  assertExit(stale, 3);
+  assert.deepEqual(receiver.posts.map((post) => post.json?.kind), ["warning", "failure"]);
+  const failure = receiver.of("failure")[0]?.json;
+  assert.deepEqual([failure?.pipeline, failure?.task, failure?.failure], [
+    "transform",
+    "source_freshness",
+    "terminal",
+  ]);
+  assert.match(
+    String(failure?.error),
+    /^raw\.users was last loaded 2\.0 h ago, at .* UTC \(warn after 30 min, error after 90 min\): the data is stale/,
+  );
+
   const failed = await fixture.run("source_freshness", ["--ds", ds], {
     FRESHNESS_WARN_AFTER: "30m",
     FRESHNESS_ERROR_AFTER: "90m",
@@ -70,6 +90,7 @@ Deno.test("source freshness warns past FRESHNESS_WARN_AFTER through the pipeline
     checks.map((c) => `${c.status} ${c.hours} ${c.warn_after_seconds} ${c.error_after_seconds}`),
     [
       "warn 2 3600 10800",
+      "error 2 1800 5400",
       "error 2 1800 5400",
       "pass 2 93600 180000",
     ],
