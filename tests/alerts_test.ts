@@ -181,7 +181,7 @@ Deno.test("a transient failure healed by a retry alerts nothing; one that uses u
   assert.equal(receiver.posts[0]?.json?.run_url, null);
 });
 
-Deno.test("a receiver that answers 500 or is down changes no exit code: the alert is logged as a warning and counted", async () => {
+Deno.test("a receiver that answers 500 or is down changes no exit code of run or backfill: the alert is logged as a warning and counted", async () => {
   await using fixture = await createPipelineFixture();
   await using receiver = await startWebhookReceiver();
   receiver.answer({ status: 500 });
@@ -197,10 +197,13 @@ Deno.test("a receiver that answers 500 or is down changes no exit code: the aler
     /level=warn task=runner msg="alert not delivered; the run's outcome stands" kind=failure .* tries=3 error="the webhook answered 500 Internal Server Error: receiver failure"/,
   );
 
-  // Down: nothing listens where the URL points.
+  // Down: nothing listens where the URL points — and deno task backfill alerts as run does.
   const closed = await startWebhookReceiver();
   await closed[Symbol.asyncDispose]();
-  const down = await fixture.cli(["run", "extract_load", "--ds", "2026-01-03"], alerting(closed));
+  const down = await fixture.cli(
+    ["backfill", "--from", "2026-01-03", "--to", "2026-01-03", "--pipeline", "extract_load"],
+    alerting(closed),
+  );
   assertExit(down, 3);
   assertStderrLine(
     down.stderr,

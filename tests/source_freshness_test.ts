@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * dbt source freshness of raw.users as the transform pipeline's last task and as
  * `deno task freshness`: pass, warn (the run succeeds, the warning is in the ledger, in
@@ -5,6 +6,7 @@
  * alert), each check recorded.
  */
 import assert from "node:assert/strict";
+import { parseHTML } from "linkedom";
 import { assertExit, assertStderrLine, createPipelineFixture } from "./helpers/pipeline_fixture.ts";
 import { startConsoleProcess } from "./helpers/console_process.ts";
 import { startWebhookReceiver } from "./helpers/webhook_receiver.ts";
@@ -44,6 +46,13 @@ Deno.test("source freshness warns past FRESHNESS_WARN_AFTER through the pipeline
     await using served = await startConsoleProcess(fixture, "console");
     const page = await (await fetch(new URL(`/runs/${alert?.json?.run_id}`, served.url))).text();
     assert.match(page, /warning: raw\.users was last loaded 2\.0 h ago/);
+    // The data page counts the ds in raw.users and in the built fct_users, and lists the build.
+    const { document } = parseHTML(await (await fetch(new URL("/data", served.url))).text());
+    const day = [...document.querySelectorAll(`tr[data-ds="${ds}"] td`)]
+      .map((td) => td.textContent!.trim());
+    assert.deepEqual(day, [ds, "300", "300", "0", "0"]);
+    const [build] = await fixture.db.sql`select run_id from meta.dbt_runs`;
+    assert.ok(document.body.textContent!.includes(build!.run_id), "the dbt build is listed");
   }
 
   // Past the error bound, through the pipeline: the run fails for good and one alert says why.
