@@ -11,6 +11,7 @@ import { RunLedger } from "../pipelines/ledger.ts";
 import { urlPasswords } from "../tasks/shared/config.ts";
 import { Logger } from "../tasks/shared/logger.ts";
 import { migrate } from "../tasks/warehouse/migrations.ts";
+import { connect } from "../tasks/warehouse/sql_client.ts";
 import { createTestDatabase } from "./helpers/test_warehouse.ts";
 import { startWebhookReceiver } from "./helpers/webhook_receiver.ts";
 
@@ -125,6 +126,44 @@ Deno.test("an error line holding the warehouse URL and secrets reaches the recei
   // Told once: asking again (a restart, another process) posts nothing.
   await alerter.runFinished(runId);
   assert.equal(receiver.posts.length, 1);
+});
+
+Deno.test("two processes told of the same failed run at once alert it once", async () => {
+  await using receiver = await startWebhookReceiver();
+  const { db, ledger, alerter } = await alertsFixture(receiver.url);
+  await using _db = db;
+  // Another process: its own connections to the same ledger.
+  const otherSql = connect(db.url, { max: 2 });
+  const other = new Alerter({
+    webhookUrl: receiver.url,
+    sql: otherSql,
+    logger: new Logger("test", () => {}),
+    secrets: urlPasswords(db.url),
+    webhook: FAST,
+  });
+  try {
+    const runId = await ledger.startRun({
+      pipeline: "transform",
+      ds: "2026-03-02",
+      trigger: "schedule",
+    });
+    await ledger.finishRun(runId, {
+      state: "failed",
+      error: "dbt build failed",
+      failure: "terminal",
+    });
+    await Promise.all([
+      alerter.runFinished(runId),
+      other.runFinished(runId),
+      alerter.runFinished(runId),
+      other.runFinished(runId),
+    ]);
+    assert.deepEqual(receiver.posts.map((post) => post.json?.kind), ["failure"]);
+    const rows = await db.sql`select kind, state from meta.alerts`;
+    assert.deepEqual(rows.map((row) => `${row.kind} ${row.state}`), ["failure sent"]);
+  } finally {
+    await otherSql.end();
+  }
 });
 
 Deno.test("stale data is alerted once per UTC day, not before its grace, and not once fresh", async () => {
