@@ -25,6 +25,7 @@
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { loadConfig } from "../tasks/shared/config.ts";
 import { Logger } from "../tasks/shared/logger.ts";
+import { listenForStop } from "../tasks/shared/stop_signal.ts";
 import { parseCount, runTask, taskCommand, usersOption } from "../tasks/shared/task_command.ts";
 import { chooseBenchServer, createBenchDatabase } from "./bench_database.ts";
 import { type BenchReport, formatReport, measuredTargets } from "./bench_report.ts";
@@ -93,11 +94,9 @@ if (import.meta.main) {
     const started = performance.now();
     const config = await loadConfig();
     const logger = new Logger("bench");
-    const interrupt = new AbortController();
-    const stop = () =>
-      interrupt.abort(new Error("interrupted; the scratch databases were dropped"));
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
+    using interrupt = listenForStop({
+      reason: () => new Error("interrupted; the scratch databases were dropped"),
+    });
     const parts = new Set(options.only);
     const sizes = benchSizes(options.users);
     const loadUsers = closest(sizes, LOAD_USERS);

@@ -23,6 +23,7 @@ import { type Config, configSecrets, loadConfig, urlPasswords } from "../tasks/s
 import { SecretMask } from "../tasks/shared/secret_mask.ts";
 import { ExitCode, exitCodeFor, UsageError } from "../tasks/shared/errors.ts";
 import { Logger } from "../tasks/shared/logger.ts";
+import { listenForStop, type StopListener } from "../tasks/shared/stop_signal.ts";
 import { migrate } from "../tasks/warehouse/migrations.ts";
 import {
   allowAnyDateOption,
@@ -178,16 +179,9 @@ function listenConsole(
   return server;
 }
 
-/** Aborted by SIGINT or SIGTERM. */
-function stopSignal(logger: Logger): AbortSignal {
-  const shutdown = new AbortController();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => {
-      logger.info("received a stop signal", { signal });
-      shutdown.abort();
-    });
-  }
-  return shutdown.signal;
+/** The stop listener of a long-running command, which logs the signal it got. */
+function stopListener(logger: Logger): StopListener {
+  return listenForStop({ onStop: (signal) => logger.info("received a stop signal", { signal }) });
 }
 
 async function runPipelines(
@@ -287,7 +281,8 @@ async function start(): Promise<number> {
   const config = await loadConfig();
   const logger = new Logger("scheduler");
   await using consoleServer = listenConsole(config, { mode: "scheduler", logger });
-  const signal = stopSignal(logger);
+  using stop = stopListener(logger);
+  const signal = stop.signal;
   await using warehouse = await openLedgerWarehouse(config, logger);
   const status = new SchedulerStatus();
   consoleServer?.attach({ warehouseUrl: warehouse.url, scheduler: status });
@@ -313,12 +308,10 @@ async function consoleAlone(): Promise<number> {
         "(8080 by default, 0 for any free one)",
     );
   }
-  const signal = stopSignal(logger);
+  using stop = stopListener(logger);
   await using warehouse = await openLedgerWarehouse(config, logger);
   consoleServer.attach({ warehouseUrl: warehouse.url });
-  if (!signal.aborted) {
-    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
-  }
+  await stop.stopped;
   logger.info("console stopped");
   return ExitCode.ok;
 }
@@ -355,10 +348,7 @@ async function airflowTask(
   const logger = new Logger("airflow");
   // Airflow stops a task (timeout, a kill from the UI) with SIGTERM to the whole process group:
   // the task's process ends, and this one records the try before it exits.
-  const stop = new AbortController();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => stop.abort());
-  }
+  using stop = listenForStop();
   await using warehouse = await openLedgerWarehouse(config, logger);
   const shared = runnerOptions(config, warehouse, logger);
   const runner = new PipelineRunner({

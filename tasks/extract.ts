@@ -10,6 +10,7 @@ import { loadConfig } from "./shared/config.ts";
 import { errorMessage } from "./shared/errors.ts";
 import { Logger } from "./shared/logger.ts";
 import { peakRssMb } from "./shared/peak_rss.ts";
+import { listenForStop } from "./shared/stop_signal.ts";
 import {
   allowAnyDateOption,
   dsOption,
@@ -46,10 +47,9 @@ if (import.meta.main) {
   await runTask(program, async (options) => {
     const config = await loadConfig();
     // Ctrl-C or a stop from the runner: cancel the requests, remove the temporary files, exit 1.
-    const interrupt = new AbortController();
-    const stop = () => interrupt.abort(new Error("interrupted by a signal; nothing was written"));
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
+    using interrupt = listenForStop({
+      reason: () => new Error("interrupted by a signal; nothing was written"),
+    });
     const logger = new Logger("extract");
     const extract = (copy?: Parameters<typeof extractUsers>[0]["copy"]) =>
       extractUsers({

@@ -7,6 +7,7 @@
  * @module
  */
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { listenForStop } from "./shared/stop_signal.ts";
 import { runTask, taskCommand } from "./shared/task_command.ts";
 import { startFakeRandomUser } from "./stand_in/randomuser_server.ts";
 
@@ -51,9 +52,8 @@ if (import.meta.main) {
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     console.log(`fake randomuser.me (stand-in) listening on ${server.url}`);
-    await new Promise<void>((resolve) => {
-      for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
-    });
+    using stop = listenForStop();
+    await stop.stopped;
     console.log("fake randomuser.me stopped");
   });
 }
