@@ -199,7 +199,7 @@ async function measure(
       one_core_s: extract.wallSeconds.toFixed(2),
       all_cores_s: parallel.wallSeconds.toFixed(2),
       reference_s: ceiling.wallSeconds.toFixed(2),
-      peak_rss_mb: parallel.summary("extract")?.peak_rss_mb,
+      peak_rss_mb: parallel.result()?.counts.peak_rss_mb,
     });
   }
   const csv = await Deno.stat(landingFiles(options.dataDir, options.ds).csv);
@@ -258,8 +258,7 @@ function extractFigure(
     csvMb: number;
   },
 ): ExtractFigure {
-  const summaries = runs.ours.map((run) => run.summary("extract") ?? {});
-  const apiMb = Number(summaries[0]?.api_mb ?? 0);
+  const apiMb = runs.ours[0]?.result()?.counts.api_mb ?? 0;
   const ours = oursFigure(users, runs.ours, apiMb);
   const oursAllCores = oursFigure(users, runs.oursAllCores, apiMb);
   const reference = throughput(users, {
@@ -283,14 +282,14 @@ function extractFigure(
 }
 
 function oursFigure(users: number, runs: readonly TimedRun[], apiMb: number): OursFigure {
-  const summaries = runs.map((run) => run.summary("extract") ?? {});
+  const counts = runs.map((run) => run.result()?.counts ?? {});
   return {
     ...throughput(users, {
       runs,
       apiMb,
-      peakRssMb: summaries.map((summary) => Number(summary.peak_rss_mb ?? NaN)),
+      peakRssMb: counts.map((count) => count.peak_rss_mb ?? NaN),
     }),
-    inProcessSeconds: median(summaries.map((summary) => Number(summary.seconds ?? NaN))),
+    inProcessSeconds: median(counts.map((count) => count.seconds ?? NaN)),
   };
 }
 

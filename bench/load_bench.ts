@@ -90,7 +90,7 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
     assertSucceeded(load, "deno task load");
     rows = await countRows(db, "raw.users");
     oursSeconds.push(load.wallSeconds);
-    oursInProcessSeconds.push(Number(load.summary("load")?.seconds ?? NaN));
+    oursInProcessSeconds.push(load.result()?.counts.seconds ?? NaN);
 
     options.signal.throwIfAborted();
     if (checkpoints) await db.sql`checkpoint`;
@@ -100,7 +100,7 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
       tools: options.tools,
     });
     assertSucceeded(reload, "deno task load (reload)");
-    if (reload.summary("load")?.unchanged !== String(rows)) {
+    if (reload.result()?.counts.unchanged !== rows) {
       throw new Error(`the reload changed rows: ${reload.stdout.trim()}`);
     }
     reloadSeconds.push(reload.wallSeconds);

@@ -228,7 +228,7 @@ if (import.meta.main) {
       await Deno.writeTextFile(options.json, JSON.stringify(full, null, 2) + "\n");
       console.log(`\nwrote ${options.json}`);
     }
-  });
+  }, { resultLine: false }); // its stdout is the report
 }
 
 function withoutKept(result: ExtractBenchResult): Omit<ExtractBenchResult, "kept"> {

@@ -90,12 +90,12 @@ export async function benchStreamed(options: StreamedBenchOptions): Promise<Stre
       tools: options.tools,
     });
     assertSucceeded(run, "deno task extract --load");
-    const loaded = run.summary("load");
-    if (loaded?.rows !== String(options.users) || loaded.inserted !== String(options.users)) {
+    const counts = run.result()?.counts ?? {};
+    if (counts["load.rows"] !== options.users || counts["load.inserted"] !== options.users) {
       throw new Error(`the streamed load did not load every user: ${run.stdout.trim()}`);
     }
     streamedSeconds.push(run.wallSeconds);
-    peaks.push(Number(run.summary("extract")?.peak_rss_mb ?? NaN));
+    peaks.push(counts.peak_rss_mb ?? NaN);
 
     options.signal.throwIfAborted();
     psql ??= await psqlReference(db, file);

@@ -12,6 +12,7 @@
  */
 import { join } from "node:path";
 import { DENO_JSON, projectPath } from "../tasks/shared/paths.ts";
+import { readTaskResult, type TaskResult } from "../tasks/shared/task_result.ts";
 
 /** A command line: the program and its arguments. */
 export interface CommandLine {
@@ -53,7 +54,9 @@ export interface TimedRun {
   readonly cpuSeconds: number | undefined;
   /** Peak resident memory in MB as GNU `time` saw it; `undefined` without it. */
   readonly maxRssMb: number | undefined;
-  /** The fields of the last stdout line that starts with `<name> `, or `undefined`. */
+  /** The result line of a task (`task_result.ts`), or `undefined` when it printed none. */
+  result(): TaskResult | undefined;
+  /** The fields of the last stdout line that starts with `<name> ` (the reference's), or `undefined`. */
   summary(name: string): Record<string, string> | undefined;
 }
 
@@ -104,6 +107,7 @@ export async function runTimed(
       wallSeconds,
       cpuSeconds: times?.cpuSeconds,
       maxRssMb: times?.maxRssMb,
+      result: () => readTaskResult(stdout),
       summary: (name) => summaryFields(stdout, name),
     };
   } finally {

@@ -30,8 +30,6 @@ export interface TaskDefinition {
   readonly args?: readonly string[];
   /** Flags for `deno run` itself (before the script), e.g. V8's; `deno.json`'s task has them too. */
   readonly denoFlags?: readonly string[];
-  /** Field of the task's summary line that counts its rows, if any. */
-  readonly rowsField?: string;
   /** Calls the Random User API: on Airflow it holds API_CONCURRENCY slots of the API pool. */
   readonly callsApi?: boolean;
   readonly timeoutMs: number;
@@ -100,7 +98,6 @@ export function definePipelines(
           name: "migrate",
           script: "tasks/migrate.ts",
           takesDs: false,
-          rowsField: "applied",
           timeoutMs: 5 * MINUTE,
         },
         {
@@ -110,7 +107,6 @@ export function definePipelines(
           // One streamed pass: the CSV goes into raw.users as it is written (issue 18).
           args: ["--load"],
           denoFlags: EXTRACT_DENO_FLAGS,
-          rowsField: "users",
           callsApi: true,
           timeoutMs: 30 * MINUTE,
         },
@@ -121,7 +117,6 @@ export function definePipelines(
           // A no-op after a streamed extract that loaded this very file; the load otherwise
           // (the streamed load failed, or the task is run again on its own).
           args: ["--skip-if-loaded"],
-          rowsField: "rows",
           timeoutMs: 30 * MINUTE,
         },
       ],
@@ -138,7 +133,6 @@ export function definePipelines(
           name: "dbt_build",
           script: "tasks/dbt_build.ts",
           takesDs: true,
-          rowsField: "models",
           timeoutMs: 60 * MINUTE,
         },
         ...(options.metabase

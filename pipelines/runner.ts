@@ -19,6 +19,7 @@ import { failureClassOfExit } from "../tasks/shared/errors.ts";
 import type { Logger } from "../tasks/shared/logger.ts";
 import { DENO_JSON, projectPath } from "../tasks/shared/paths.ts";
 import { SecretMask } from "../tasks/shared/secret_mask.ts";
+import { readTaskResult } from "../tasks/shared/task_result.ts";
 import { sleep } from "../tasks/shared/sleep.ts";
 import { writeAll } from "../tasks/shared/write_all.ts";
 import type { Warehouse } from "../tasks/warehouse/warehouse.ts";
@@ -335,9 +336,11 @@ export class PipelineRunner {
       signal?.removeEventListener("abort", onShutdown);
     }
     const [out, err] = await Promise.all([stdout, stderr]);
-    const rows = task.rowsField ? lastNumber(out, task.rowsField) : null;
+    // What the task said of itself: its result line, the last on its stdout.
+    const result = readTaskResult(out);
+    const rows = result?.rows ?? null;
     if (status.success && stoppedBecause === undefined) {
-      const warning = lastLine(err, "warning: ");
+      const warning = result?.warning ?? null;
       return {
         state: "succeeded",
         exitCode: status.code,
@@ -345,10 +348,12 @@ export class PipelineRunner {
         error: null,
         failure: null,
         output: output.text(),
-        warning: warning === undefined ? null : this.#mask.redact(warning).slice(0, 2000),
+        warning: warning === null ? null : this.#mask.redact(warning).slice(0, 2000),
       };
     }
-    const error = stoppedBecause?.reason ?? lastLine(err, "error: ") ??
+    // A process that died before its result line (a crash, a kill) may still have said why on
+    // stderr: Deno prints an uncaught error as `error: …`.
+    const error = stoppedBecause?.reason ?? result?.error ?? lastLine(err, "error: ") ??
       `exit code ${status.code}${status.signal ? ` (signal ${status.signal})` : ""}`;
     // A task that failed while we were shutting down (it got the signal too) was stopped.
     const failure: Failure = stoppedBecause?.failure ??
@@ -403,10 +408,4 @@ function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
 function lastLine(text: string, prefix: string): string | undefined {
   const line = text.split("\n").reverse().find((line) => line.startsWith(prefix));
   return line?.slice(prefix.length);
-}
-
-function lastNumber(text: string, field: string): number | null {
-  const matches = [...text.matchAll(new RegExp(`\\b${field}=(\\d+)\\b`, "g"))];
-  const last = matches.at(-1)?.[1];
-  return last === undefined ? null : Number(last);
 }

@@ -57,7 +57,7 @@ if (import.meta.main) {
       skipped: summary.skipped,
       covered_by: summary.coveredBy,
       seconds: summary.seconds.toFixed(1),
-    });
+    }, { rows: summary.models });
     // One `error:` line, so the runner's ledger says what failed, not just the exit code.
     const failure = buildFailure(summary);
     if (failure) throw failure;

@@ -92,6 +92,6 @@ if (import.meta.main) {
       seconds: summary.seconds.toFixed(2),
       peak_rss_mb: peakRssMb(),
       file: summary.file,
-    });
+    }, { rows: summary.users });
   });
 }

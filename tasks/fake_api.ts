@@ -55,5 +55,5 @@ if (import.meta.main) {
     using stop = listenForStop();
     await stop.stopped;
     console.log("fake randomuser.me stopped");
-  });
+  }, { resultLine: false }); // a server, not a task
 }

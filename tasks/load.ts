@@ -57,6 +57,6 @@ if (import.meta.main) {
       skipIfLoaded: options.skipIfLoaded ?? false,
       logger,
     });
-    printSummary("load", loadSummaryFields(summary));
+    printSummary("load", loadSummaryFields(summary), { rows: summary.rows });
   });
 }

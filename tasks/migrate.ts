@@ -28,6 +28,6 @@ if (import.meta.main) {
       version: result.version,
       analyst_login: config.analystPassword ? "set" : "unchanged",
       warehouse: warehouse.displayUrl,
-    });
+    }, { rows: result.applied.length });
   });
 }

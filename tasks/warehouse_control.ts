@@ -43,5 +43,5 @@ if (import.meta.main) {
       state: server.started ? "started" : "running",
       url: redactUrl(server.url),
     });
-  });
+  }, { resultLine: false }); // `url` prints the URL alone, for `psql "$(…)"`
 }

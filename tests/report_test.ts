@@ -12,6 +12,7 @@ import { launchChromium, watchPage } from "./helpers/browser.ts";
 import { analysisQuestions } from "./helpers/analysis_questions.ts";
 
 import { ANALYSES_DIR } from "../tasks/shared/paths.ts";
+import { readTaskResult } from "../tasks/shared/task_result.ts";
 const HOSTILE_CITY = `<script src="https://evil.example/x.js"></script> & "Ville"`;
 
 /** An analysis as the test reads it, independently of the report's own loader. */
@@ -83,12 +84,16 @@ Deno.test("report answers every analysis with a chart and a table, equal to the 
 
   const result = await fixture.run("report");
   assertExit(result, 0);
+  // One summary line for people, then the result line (`task_result.ts`), and nothing else.
+  const [summary, resultLine, ...rest] = result.stdout.split("\n");
   assert.match(
-    result.stdout,
+    summary ?? "",
     new RegExp(
-      `^report questions=${questions.length} rows=\\d+ file=${file} bytes=\\d+ seconds=\\d+\\.\\d\\d\\n$`,
+      `^report questions=${questions.length} rows=\\d+ file=${file} bytes=\\d+ seconds=\\d+\\.\\d\\d$`,
     ),
   );
+  assert.equal(readTaskResult(resultLine ?? "")?.counts.questions, questions.length);
+  assert.deepEqual(rest, [""]);
   const html = await Deno.readTextFile(file);
   const { document } = parseHTML(html);
 

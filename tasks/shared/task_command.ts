@@ -2,7 +2,8 @@
  * The command-line shell shared by every task entry point: a commander program with the common
  * options (`--ds`, `--allow-any-date`, `--users`), argument parsers that name the bad argument,
  * the bounds of logical dates checked once every option is known, and the process edge where a
- * failure becomes one `error:` line and its exit code (the table is in `errors.ts`).
+ * failure becomes one `error:` line and its exit code (the table is in `errors.ts`), and where
+ * every task ends with its result line (`task_result.ts`).
  *
  * @example
  * ```ts
@@ -31,8 +32,9 @@ import {
   WAREHOUSE_DATE_BOUNDS,
 } from "./dates.ts";
 import { redactUrl } from "./redact_url.ts";
-import { errorMessage, ExitCode, exitCodeFor } from "./errors.ts";
+import { errorMessage, ExitCode, exitCodeFor, failureClassOf } from "./errors.ts";
 import { type LogFields, logfmt } from "./logger.ts";
+import { formatTaskResult, type TaskResult } from "./task_result.ts";
 
 const ALLOW_ANY_DATE = "--allow-any-date";
 
@@ -150,46 +152,96 @@ function checkDateBounds(command: CommandUnknownOpts): void {
   }
 }
 
+/** What the summaries and warnings of this process said, for its result line. */
+const said: Pick<TaskResult, "task" | "rows" | "counts" | "warning"> = {
+  task: "",
+  rows: null,
+  counts: {},
+  warning: null,
+};
+
 /**
  * Parses the arguments, runs `main` with the options, and exits with the contract's code: a
- * failure prints `error: …` and exits 2 (usage), 3 (terminal) or 1 (transient).
+ * failure prints `error: …` and exits 2 (usage), 3 (terminal) or 1 (transient). Either way the
+ * last line on stdout is the task's result (`task_result.ts`), unless it only printed its help
+ * or `options.resultLine` is false (a command whose stdout is data, such as a URL for psql).
  */
 export async function runTask<Options>(
   program: {
+    name(): string;
     action(main: () => Promise<void>): unknown;
     parseAsync(argv?: readonly string[], options?: { from: "user" }): Promise<unknown>;
     opts(): Options;
   },
   main: (options: Options) => Promise<void>,
+  options: { resultLine?: boolean } = {},
 ): Promise<never> {
   // As an action, `main` runs after the checks of `taskCommand`'s hook, as a subcommand's does.
   program.action(() => main(program.opts()));
+  said.task = program.name();
+  const end = (outcome: Pick<TaskResult, "outcome" | "error" | "failure">) => {
+    if (options.resultLine === false) return;
+    const ds = (program.opts() as { ds?: unknown }).ds;
+    console.log(formatTaskResult({
+      ...said,
+      ds: typeof ds === "string" ? ds : null,
+      ...outcome,
+    }));
+  };
   try {
     await program.parseAsync(Deno.args, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {
-      Deno.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
+      if (error.exitCode === 0) Deno.exit(ExitCode.ok);
+      end({ outcome: "failed", error: firstLine(error.message), failure: "usage" });
+      Deno.exit(ExitCode.usage);
     }
     printError(error);
+    end({ outcome: "failed", error: errorLine(error), failure: failureClassOf(error) });
     Deno.exit(exitCodeFor(error));
   }
+  end({ outcome: "succeeded", error: null, failure: null });
   Deno.exit(ExitCode.ok);
+}
+
+function firstLine(text: string): string {
+  return text.trim().split("\n")[0]!.replace(/^error: /, "");
+}
+
+function errorLine(error: unknown): string {
+  return redactUrl(errorMessage(error)).replace(/\s*\n\s*/g, " ");
 }
 
 /** Prints a failure as one `error: …` line on stderr (with the password of any URL hidden). */
 export function printError(error: unknown): void {
-  console.error(`error: ${redactUrl(errorMessage(error)).replace(/\s*\n\s*/g, " ")}`);
+  console.error(`error: ${errorLine(error)}`);
 }
 
 /**
- * Prints what a task that succeeds warns of as one `warning: …` line on stderr: the runner
- * records the last one with the try, and `deno task status` shows it.
+ * Prints what a task that succeeds warns of as one `warning: …` line on stderr; the last one is
+ * the result line's `warning`, which the runner records with the try and `deno task status` shows.
  */
 export function printWarning(text: string): void {
-  console.error(`warning: ${redactUrl(text).replace(/\s*\n\s*/g, " ")}`);
+  said.warning = redactUrl(text).replace(/\s*\n\s*/g, " ");
+  console.error(`warning: ${said.warning}`);
 }
 
-/** Prints the final summary of a task as one logfmt line on stdout. */
-export function printSummary(task: string, fields: LogFields): void {
+/**
+ * Prints the summary of a task as one logfmt line on stdout, for people; its numbers become the
+ * result line's `counts` (another summary's prefixed with its name), and `options.rows` its rows.
+ */
+export function printSummary(task: string, fields: LogFields, options: { rows?: number } = {}) {
   console.log(`${task} ${logfmt(fields)}`);
+  for (const [field, value] of Object.entries(fields)) {
+    const count = countOf(value);
+    if (count !== undefined) said.counts[task === said.task ? field : `${task}.${field}`] = count;
+  }
+  if (options.rows !== undefined) said.rows = options.rows;
+}
+
+/** A summary field as a count: a number, or a decimal such as `seconds=1.25` written as text. */
+function countOf(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+  if (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  return undefined;
 }
