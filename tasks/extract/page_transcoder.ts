@@ -22,7 +22,7 @@ import { type PageRequest, readApiPage, TAKEN } from "./api_page.ts";
 import { csvLine } from "./csv_text.ts";
 import { UserCsvEncoder } from "./user_csv_bytes.ts";
 import { userCsvLine } from "./user_csv_line.ts";
-import { flattenUser, KNOWN_FIELD_COUNT, unknownFields } from "./user_fields.ts";
+import { flattenUser, hasOnlyKnownFields, keyOf, unknownFields } from "./user_fields.ts";
 
 /** zod, loaded when a record first misses the fast path (a clean run never needs it here). */
 let schema: Promise<typeof import("./user_schema.ts")> | undefined;
@@ -62,32 +62,6 @@ const encoder = new TextEncoder();
  * await of a transcoding is on the slower path), so pages transcoded at once cannot mix lines.
  */
 const pageEncoder = new UserCsvEncoder();
-
-/** Counts own fields of a JSON object (for-in sees no inherited ones on parsed JSON). */
-function fieldCount(value: unknown): number {
-  let count = 0;
-  for (const _ in value as Record<string, unknown>) count++;
-  return count;
-}
-
-/**
- * Whether a record the fast path accepted has exactly the contract's fields: then none is unknown
- * (the fast path read every known one, so each is present).
- */
-function hasOnlyKnownFields(record: Record<string, Record<string, unknown>>): boolean {
-  const location = record.location!;
-  return fieldCount(record) === KNOWN_FIELD_COUNT.user &&
-    fieldCount(record.name) === KNOWN_FIELD_COUNT.name &&
-    fieldCount(location) === KNOWN_FIELD_COUNT.location &&
-    fieldCount(location.street) === KNOWN_FIELD_COUNT.street &&
-    fieldCount(location.coordinates) === KNOWN_FIELD_COUNT.coordinates &&
-    fieldCount(location.timezone) === KNOWN_FIELD_COUNT.timezone &&
-    fieldCount(record.login) === KNOWN_FIELD_COUNT.login &&
-    fieldCount(record.dob) === KNOWN_FIELD_COUNT.dob &&
-    fieldCount(record.registered) === KNOWN_FIELD_COUNT.registered &&
-    fieldCount(record.id) === KNOWN_FIELD_COUNT.id &&
-    fieldCount(record.picture) === KNOWN_FIELD_COUNT.picture;
-}
 
 /**
  * Where a page's CSV is written: over the page's own bytes, behind the reader (a record's CSV line
@@ -183,9 +157,8 @@ export async function transcodePage(
     let line = userCsvLine(record);
     let uuid: string;
     if (line !== undefined) {
-      const fields = record as Record<string, Record<string, unknown>>;
-      uuid = fields.login!.uuid as string;
-      if (!hasOnlyKnownFields(fields)) {
+      uuid = keyOf(record);
+      if (!hasOnlyKnownFields(record)) {
         for (const path of unknownFields(record)) drift.add(path);
       }
     } else {
@@ -202,7 +175,7 @@ export async function transcodePage(
         continue;
       }
       line = csvLine(flattenUser(parsed.user));
-      uuid = parsed.user.login.uuid;
+      uuid = keyOf(parsed.user);
     }
     csv.append(line, read.end);
     room();

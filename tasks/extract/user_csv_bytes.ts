@@ -31,41 +31,38 @@ import {
   isStorableTimestamp,
   NUMERIC_MAX_FRACTION_DIGITS,
 } from "./column_bounds.ts";
-import { USER_COLUMNS } from "./user_fields.ts";
+import {
+  type ContractField,
+  type FieldKind,
+  type RecordContract,
+  USER_CONTRACT,
+} from "./user_contract.ts";
 import { isPlainUtcTimestamp, isUtf8 } from "./value_bytes.ts";
 
 /**
- * How each column's value is read (and checked), by column; the others are text. It must say what
- * `userCsvLine` says: the transcoder's differential test puts odd values of every type in every
- * field, and fails on any row the two paths write differently.
+ * How a value is read (and checked): the contract's kind, text that may be null apart. It says
+ * what `userCsvLine` says: the transcoder's differential test puts odd values of every type in
+ * every field, and fails on any row the two paths write differently. A kind that may be null
+ * other than text is read as its kind: a null there is declined (the slower paths take it).
  */
-const KIND_OF: Readonly<Record<string, Kind>> = {
-  location_street_number: "int4",
-  location_postcode: "postcode",
-  location_coordinates_latitude: "decimal",
-  location_coordinates_longitude: "decimal",
-  login_uuid: "uuid",
-  dob_date: "timestamp",
-  dob_age: "int4",
-  registered_date: "timestamp",
-  registered_age: "int4",
-  id_value: "nullableText",
-};
-type Kind = "text" | "nullableText" | "int4" | "postcode" | "decimal" | "timestamp" | "uuid";
+type Kind = FieldKind | "nullableText";
+
+function kindOf(field: ContractField): Kind {
+  return field.kind === "text" && field.nullable ? "nullableText" : field.kind;
+}
 
 const NULL_BYTES = new TextEncoder().encode("null");
 
 /**
- * The record's bytes between values, as the API writes them: before each column's value, its key
+ * The record's bytes between values, as the API writes them: before each field's value, its key
  * (with the braces that open and close the objects around it), and after the last, the closing
- * braces. Derived from the columns, whose names are the API's field paths joined with `_`.
+ * braces. Derived from the contract's field paths.
  */
-function template(columns: readonly string[]): { keys: Uint8Array[]; end: Uint8Array } {
+function template(contract: RecordContract): { keys: Uint8Array[]; end: Uint8Array } {
   const encoder = new TextEncoder();
   const keys: Uint8Array[] = [];
-  let open: string[] = [];
-  for (const [index, column] of columns.entries()) {
-    const path = column.split("_");
+  let open: readonly string[] = [];
+  for (const [index, { path }] of contract.fields.entries()) {
     const parents = path.slice(0, -1);
     let shared = 0;
     while (shared < open.length && open[shared] === parents[shared]) shared++;
@@ -76,10 +73,6 @@ function template(columns: readonly string[]): { keys: Uint8Array[]; end: Uint8A
   }
   return { keys, end: encoder.encode("}".repeat(open.length + 1)) };
 }
-
-const TEMPLATE = template(USER_COLUMNS);
-const KINDS: readonly Kind[] = USER_COLUMNS.map((column) => KIND_OF[column] ?? "text");
-const UUID_COLUMN = USER_COLUMNS.indexOf("login_uuid");
 
 /** Where each dash of an 8-4-4-4-12 uuid is. */
 function isUuidDash(offset: number): boolean {
@@ -109,9 +102,23 @@ export class UserCsvEncoder {
   /** The words of the uuid {@linkcode #uuid} read, as `writeUuidWords` writes them. */
   readonly #uuidWords = new Uint32Array(4);
 
-  /** `capacity`: the longest CSV line taken; longer records are left to the slower paths. */
-  constructor(capacity = 64 * 1024) {
-    this.#out = new Uint8Array(capacity);
+  readonly #keys: readonly Uint8Array[];
+  readonly #closing: Uint8Array;
+  readonly #kinds: readonly Kind[];
+  readonly #keyColumn: number;
+
+  /**
+   * `capacity`: the longest CSV line taken; longer records are left to the slower paths.
+   * `contract`: the record's (the user's unless a test says otherwise).
+   */
+  constructor(options: { capacity?: number; contract?: RecordContract } = {}) {
+    const contract = options.contract ?? USER_CONTRACT;
+    this.#out = new Uint8Array(options.capacity ?? 64 * 1024);
+    const { keys, end } = template(contract);
+    this.#keys = keys;
+    this.#closing = end;
+    this.#kinds = contract.fields.map(kindOf);
+    this.#keyColumn = contract.keyIndex;
   }
 
   /** The CSV line (CRLF included) of the record the last {@linkcode encode} took. */
@@ -128,17 +135,18 @@ export class UserCsvEncoder {
     this.#body = body;
     this.#at = start;
     this.#length = 0;
-    const { keys, end } = TEMPLATE;
+    const keys = this.#keys;
+    const kinds = this.#kinds;
     for (let column = 0; column < keys.length; column++) {
       if (!this.#literal(keys[column]!)) return -1;
       if (column > 0) {
         if (this.#length === this.#out.length) return -1;
         this.#out[this.#length++] = COMMA;
       }
-      if (!this.#value(KINDS[column]!)) return -1;
-      if (column === UUID_COLUMN) uuids.set(this.#uuidWords, uuidAt);
+      if (!this.#value(kinds[column]!)) return -1;
+      if (column === this.#keyColumn) uuids.set(this.#uuidWords, uuidAt);
     }
-    if (!this.#literal(end) || this.#length + 2 > this.#out.length) return -1;
+    if (!this.#literal(this.#closing) || this.#length + 2 > this.#out.length) return -1;
     this.#out[this.#length++] = CR;
     this.#out[this.#length++] = LF;
     return this.#at;

@@ -1,7 +1,7 @@
 /**
  * The extract's fast path: the CSV line of an API record that the zod schema (`user_schema.ts`)
- * would accept, built in one pass over the record with the same predicates (`column_bounds.ts`)
- * and no intermediate objects — or `undefined`, and zod decides (and explains a reject). A
+ * would accept, built in one pass over the record from its contract (`user_contract.ts`) with
+ * the same predicates (`column_bounds.ts`) and no intermediate objects — or `undefined`, and zod decides (and explains a reject). A
  * differential test runs both over the stand-in's fault and hostile-data corpus and requires the
  * same lines and the same reasons.
  *
@@ -17,6 +17,7 @@
  * @module
  */
 import { isInt4, isStorableDecimal, isStorableTimestamp, UUID_TEXT } from "./column_bounds.ts";
+import { type FieldKind, type RecordContract, USER_CONTRACT } from "./user_contract.ts";
 
 type Fields = Record<string, unknown>;
 
@@ -27,94 +28,84 @@ function object(value: unknown): Fields | undefined {
     : undefined;
 }
 
-/**
- * Set by the field readers below when a value is not one the schema takes (they then return "");
- * cleared before each record. One flag instead of a check per field keeps the line one template.
- */
-let refused = false;
-
 /** What `csv_text.ts` quotes, and NUL, which text cannot hold: one scan finds either. */
 const SPECIAL = /[\0",\r\n]/;
 
 // `isStorableText` and `csvText` in one pass over the string (`user_csv_line_test` holds them
-// equal): refuse NUL and unpaired surrogates, quote what needs quoting.
-function text(value: unknown): string {
-  if (typeof value !== "string" || !value.isWellFormed()) return refuse();
+// equal): refuse NUL and unpaired surrogates, quote what needs quoting. Each writer returns
+// `undefined` for a value the schema refuses.
+function text(value: unknown): string | undefined {
+  if (typeof value !== "string" || !value.isWellFormed()) return undefined;
   if (value === "") return '""';
   if (SPECIAL.test(value)) {
-    return value.includes("\0") ? refuse() : `"${value.replaceAll('"', '""')}"`;
+    return value.includes("\0") ? undefined : `"${value.replaceAll('"', '""')}"`;
   }
   return value === "\\." ? '"\\."' : value;
 }
 
-function int4(value: unknown): string {
-  return typeof value === "number" && isInt4(value) ? String(value) : refuse();
+function value(kind: FieldKind, value: unknown): string | undefined {
+  switch (kind) {
+    case "text":
+      return text(value);
+    case "int4":
+      return typeof value === "number" && isInt4(value) ? String(value) : undefined;
+    case "decimal":
+      return typeof value === "string" && isStorableDecimal(value) ? value : undefined;
+    case "timestamp":
+      return typeof value === "string" && isStorableTimestamp(value) ? value : undefined;
+    case "uuid":
+      return typeof value === "string" && UUID_TEXT.test(value) ? value : undefined;
+    case "postcode":
+      // A number for most nationalities (String() as flattening writes it), text for the others.
+      if (typeof value === "number") return Number.isFinite(value) ? String(value) : undefined;
+      return text(value);
+  }
 }
 
-function decimal(value: unknown): string {
-  return typeof value === "string" && isStorableDecimal(value) ? value : refuse();
-}
-
-function timestamp(value: unknown): string {
-  return typeof value === "string" && isStorableTimestamp(value) ? value : refuse();
-}
-
-function uuid(value: unknown): string {
-  return typeof value === "string" && UUID_TEXT.test(value) ? value : refuse();
-}
-
-function postcode(value: unknown): string {
-  // A number for most nationalities (String() as flattening writes it), text for the others.
-  if (typeof value === "number") return Number.isFinite(value) ? String(value) : refuse();
-  return text(value);
-}
-
-function nullableText(value: unknown): string {
-  return value === null ? "" : text(value);
-}
-
-function refuse(): string {
-  refused = true;
-  return "";
+/**
+ * The line builder of a record contract: the CSV line (CRLF included) of a record, in the
+ * contract's column order, when the contract's schema would accept it; `undefined` otherwise
+ * (which does not mean zod refuses it: zod has the last word).
+ */
+export function csvLineBuilder(contract: RecordContract): (record: unknown) => string | undefined {
+  // The objects of a record, parents first, each found in its parent by name; and each field's
+  // object and name.
+  const objectIds = contract.objects.map((object) => object.path.join("."));
+  const objects = contract.objects.map((object) => ({
+    parent: objectIds.indexOf(object.path.slice(0, -1).join(".")),
+    name: object.path.at(-1) ?? "",
+  }));
+  const fields = contract.fields.map((field) => ({
+    object: objectIds.indexOf(field.path.slice(0, -1).join(".")),
+    name: field.path.at(-1)!,
+    kind: field.kind,
+    nullable: field.nullable,
+  }));
+  return (record) => {
+    const found = new Array<Fields>(objects.length);
+    const root = object(record);
+    if (!root) return undefined;
+    found[0] = root;
+    for (let i = 1; i < objects.length; i++) {
+      const { parent, name } = objects[i]!;
+      const child = object(found[parent]![name]);
+      if (!child) return undefined;
+      found[i] = child;
+    }
+    let line = "";
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
+      const raw = found[field.object]![field.name];
+      const written = field.nullable && raw === null ? "" : value(field.kind, raw);
+      if (written === undefined) return undefined;
+      line += i === 0 ? written : "," + written;
+    }
+    return line + "\r\n";
+  };
 }
 
 /**
  * The CSV line (CRLF included) of `record`, in `USER_COLUMNS` order, when the schema would accept
  * it; `undefined` otherwise (which does not mean zod refuses it: zod has the last word).
  */
-export function userCsvLine(record: unknown): string | undefined {
-  const user = object(record);
-  const name = object(user?.name);
-  const location = object(user?.location);
-  const street = object(location?.street);
-  const coordinates = object(location?.coordinates);
-  const timezone = object(location?.timezone);
-  const login = object(user?.login);
-  const dob = object(user?.dob);
-  const registered = object(user?.registered);
-  const id = object(user?.id);
-  const picture = object(user?.picture);
-  if (
-    !user || !name || !location || !street || !coordinates || !timezone || !login || !dob ||
-    !registered || !id || !picture
-  ) {
-    return undefined;
-  }
-  refused = false;
-  const line = `${text(user.gender)},${text(name.title)},${text(name.first)},${text(name.last)},${
-    int4(street.number)
-  },${text(street.name)},${text(location.city)},${text(location.state)},${text(location.country)},${
-    postcode(location.postcode)
-  },${decimal(coordinates.latitude)},${decimal(coordinates.longitude)},${text(timezone.offset)},${
-    text(timezone.description)
-  },${text(user.email)},${uuid(login.uuid)},${text(login.username)},${text(login.password)},${
-    text(login.salt)
-  },${text(login.md5)},${text(login.sha1)},${text(login.sha256)},${timestamp(dob.date)},${
-    int4(dob.age)
-  },${timestamp(registered.date)},${int4(registered.age)},${text(user.phone)},${text(user.cell)},${
-    text(id.name)
-  },${nullableText(id.value)},${text(picture.large)},${text(picture.medium)},${
-    text(picture.thumbnail)
-  },${text(user.nat)}\r\n`;
-  return refused ? undefined : line;
-}
+export const userCsvLine: (record: unknown) => string | undefined = csvLineBuilder(USER_CONTRACT);

@@ -1,8 +1,8 @@
 /**
- * The fields of a Random User record, without zod: the CSV columns (the API's fields joined with
- * `_`: `name_first`, `dob_age`, …), the flattening of a validated user into a row, and the field
- * tree that tells schema drift (a field the contract does not know, at any depth). The schema in
- * `user_schema.ts` has the same fields: a test holds the two trees equal.
+ * The fields of a Random User record, without zod, as its contract (`user_contract.ts`) declares
+ * them: the CSV columns (the API's fields joined with `_`: `name_first`, `dob_age`, …), the
+ * flattening of a validated user into a row, and the drift checks (a field the contract does not
+ * know, at any depth).
  *
  * @example
  * ```ts
@@ -11,64 +11,51 @@
  *
  * @module
  */
-import type { User } from "./user_schema.ts";
+import { type RecordContract, USER_CONTRACT } from "./user_contract.ts";
 
 /** One CSV row: values in {@linkcode USER_COLUMNS} order; `null` is SQL NULL. */
 export type UserRow = Array<string | number | null>;
 
-const FIELDS: ReadonlyArray<readonly [string, (user: User) => string | number | null]> = [
-  ["gender", (u) => u.gender],
-  ["name_title", (u) => u.name.title],
-  ["name_first", (u) => u.name.first],
-  ["name_last", (u) => u.name.last],
-  ["location_street_number", (u) => u.location.street.number],
-  ["location_street_name", (u) => u.location.street.name],
-  ["location_city", (u) => u.location.city],
-  ["location_state", (u) => u.location.state],
-  ["location_country", (u) => u.location.country],
-  ["location_postcode", (u) => String(u.location.postcode)],
-  ["location_coordinates_latitude", (u) => u.location.coordinates.latitude],
-  ["location_coordinates_longitude", (u) => u.location.coordinates.longitude],
-  ["location_timezone_offset", (u) => u.location.timezone.offset],
-  ["location_timezone_description", (u) => u.location.timezone.description],
-  ["email", (u) => u.email],
-  ["login_uuid", (u) => u.login.uuid],
-  ["login_username", (u) => u.login.username],
-  ["login_password", (u) => u.login.password],
-  ["login_salt", (u) => u.login.salt],
-  ["login_md5", (u) => u.login.md5],
-  ["login_sha1", (u) => u.login.sha1],
-  ["login_sha256", (u) => u.login.sha256],
-  ["dob_date", (u) => u.dob.date],
-  ["dob_age", (u) => u.dob.age],
-  ["registered_date", (u) => u.registered.date],
-  ["registered_age", (u) => u.registered.age],
-  ["phone", (u) => u.phone],
-  ["cell", (u) => u.cell],
-  ["id_name", (u) => u.id.name],
-  ["id_value", (u) => u.id.value],
-  ["picture_large", (u) => u.picture.large],
-  ["picture_medium", (u) => u.picture.medium],
-  ["picture_thumbnail", (u) => u.picture.thumbnail],
-  ["nat", (u) => u.nat],
-];
-
 /** The CSV header: every API field, flattened with `_`, in the API's order. */
-export const USER_COLUMNS: readonly string[] = Object.freeze(FIELDS.map(([name]) => name));
+export const USER_COLUMNS: readonly string[] = USER_CONTRACT.columns;
 
-/** Flattens a validated user into a row aligned with {@linkcode USER_COLUMNS}. */
-export function flattenUser(user: User): UserRow {
-  return FIELDS.map(([, read]) => read(user));
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The value at `path` of a record, or undefined where an object on the way is missing. */
+function valueAt(record: unknown, path: readonly string[]): unknown {
+  let value = record;
+  for (const name of path) {
+    if (!isPlainObject(value)) return undefined;
+    value = value[name];
+  }
+  return value;
+}
+
+/**
+ * Flattens a user the contract's schema accepted into a row aligned with its columns: a
+ * postcode's number as text, JSON null as SQL NULL.
+ */
+export function flattenUser(user: unknown, contract: RecordContract = USER_CONTRACT): UserRow {
+  return contract.fields.map((field) => {
+    const value = valueAt(user, field.path) as string | number | null;
+    return field.kind === "postcode" && value !== null ? String(value) : value;
+  });
+}
+
+/** The key of a record the contract's schema or line builder took (its `login.uuid`). */
+export function keyOf(record: unknown, contract: RecordContract = USER_CONTRACT): string {
+  return valueAt(record, contract.fields[contract.keyIndex]!.path) as string;
 }
 
 /** The fields a record has, as a tree: `null` for a leaf, a subtree for a nested object. */
 export type FieldTree = { readonly [field: string]: FieldTree | null };
 
-/** The tree of the columns: `location_street_number` is `location` › `street` › `number`. */
-function columnTree(columns: readonly string[]): FieldTree {
+/** The contract's fields as a tree: `location.street.number` is `location` › `street` › `number`. */
+export function contractFieldTree(contract: RecordContract = USER_CONTRACT): FieldTree {
   const tree: Record<string, Record<string, unknown> | null> = {};
-  for (const column of columns) {
-    const path = column.split("_");
+  for (const { path } of contract.fields) {
     let node: Record<string, unknown> = tree;
     for (const field of path.slice(0, -1)) {
       node = (node[field] ??= {}) as Record<string, unknown>;
@@ -78,39 +65,35 @@ function columnTree(columns: readonly string[]): FieldTree {
   return tree as FieldTree;
 }
 
-/** The fields the contract knows (API field names have no `_`, so the columns say it all). */
-export const KNOWN_FIELDS: FieldTree = columnTree(USER_COLUMNS);
-function fieldsIn(path: string): number {
-  let tree: FieldTree | null | undefined = KNOWN_FIELDS;
-  for (const field of path.split(".").filter(Boolean)) tree = tree?.[field];
-  if (!tree) throw new RangeError(`the schema has no object at ${path}`);
-  return Object.keys(tree).length;
-}
+/** The fields the contract knows. */
+export const KNOWN_FIELDS: FieldTree = contractFieldTree(USER_CONTRACT);
 
-/** How many fields each object of a record has in the contract: a quick check for drift. */
-export const KNOWN_FIELD_COUNT = Object.freeze({
-  user: fieldsIn(""),
-  name: fieldsIn("name"),
-  location: fieldsIn("location"),
-  street: fieldsIn("location.street"),
-  coordinates: fieldsIn("location.coordinates"),
-  timezone: fieldsIn("location.timezone"),
-  login: fieldsIn("login"),
-  dob: fieldsIn("dob"),
-  registered: fieldsIn("registered"),
-  id: fieldsIn("id"),
-  picture: fieldsIn("picture"),
-});
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+/** Counts own fields of a JSON object (for-in sees no inherited ones on parsed JSON). */
+function fieldCount(value: unknown): number {
+  let count = 0;
+  for (const _ in value as Record<string, unknown>) count++;
+  return count;
 }
 
 /**
- * The fields of an API record that the schema does not know (schema drift), at any depth, as
+ * Whether a record that has every field of the contract (one the line builder took) has no
+ * other: each of its objects has as many fields as the contract gives it — the quick drift check.
+ */
+export function hasOnlyKnownFields(
+  record: unknown,
+  contract: RecordContract = USER_CONTRACT,
+): boolean {
+  for (const object of contract.objects) {
+    if (fieldCount(valueAt(record, object.path)) !== object.fields) return false;
+  }
+  return true;
+}
+
+/**
+ * The fields of an API record that the contract does not know (schema drift), at any depth, as
  * dotted paths: `["location.extra", "login.mfa_secret"]`.
  */
-export function unknownFields(record: unknown): string[] {
+export function unknownFields(record: unknown, known: FieldTree = KNOWN_FIELDS): string[] {
   const found: string[] = [];
   const walk = (value: unknown, known: FieldTree, prefix: string) => {
     if (!isPlainObject(value)) return;
@@ -121,6 +104,6 @@ export function unknownFields(record: unknown): string[] {
       else if (subtree !== null) walk(child, subtree, `${prefix}${field}.`);
     }
   };
-  walk(record, KNOWN_FIELDS, "");
+  walk(record, known, "");
   return found;
 }

@@ -1,8 +1,8 @@
 /**
- * The Random User record's zod schema: validation at the edge, as strict as the columns of
- * `raw.users` (see `column_bounds.ts`). Its fields and their flattening into CSV columns are in
- * `user_fields.ts`, which needs no zod (the extract's workers load zod only when a record needs
- * it).
+ * The Random User record's zod schema, derived from its contract (`user_contract.ts`):
+ * validation at the edge, as strict as the columns of `raw.users` (see `column_bounds.ts`). The
+ * flattening into CSV columns is in `user_fields.ts`, which needs no zod (the extract's workers
+ * load zod only when a record needs it).
  *
  * @example
  * ```ts
@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import type { FieldTree } from "./user_fields.ts";
+import { type FieldKind, type RecordContract, USER_CONTRACT } from "./user_contract.ts";
 import {
   DECIMAL_TEXT,
   fractionDigits,
@@ -75,51 +76,49 @@ const timestamp = z.iso.datetime({ offset: true, message: "must be an ISO 8601 t
       `has ${timestampFractionDigits(String(issue.input))} fractional digits; PostgreSQL ` +
       `keeps ${TIMESTAMP_MAX_FRACTION_DIGITS} (microseconds), so the instant would change`,
   });
-const dateAndAge = z.object({ date: timestamp, age: int4 });
+/** The zod type of each kind. */
+const KIND_SCHEMAS: Readonly<Record<FieldKind, z.ZodType>> = {
+  text,
+  int4,
+  decimal: decimalText,
+  timestamp,
+  uuid: z.guid({ message: "must be a UUID" }),
+  postcode: z.union([text, z.number()]),
+};
+
+/** The zod schema of a record contract: nested objects as the fields' paths nest, in order. */
+export function contractSchema(contract: RecordContract): z.ZodObject {
+  type Shape = Map<string, Shape | z.ZodType>;
+  const root: Shape = new Map();
+  for (const field of contract.fields) {
+    let shape = root;
+    for (const name of field.path.slice(0, -1)) {
+      let child = shape.get(name);
+      if (!(child instanceof Map)) shape.set(name, child = new Map());
+      shape = child;
+    }
+    const type = KIND_SCHEMAS[field.kind];
+    shape.set(field.path.at(-1)!, field.nullable ? type.nullable() : type);
+  }
+  const build = (shape: Shape): z.ZodObject =>
+    z.object(Object.fromEntries(
+      [...shape].map(([name, child]) => [name, child instanceof Map ? build(child) : child]),
+    ));
+  return build(root);
+}
 
 /** The shape of one element of the API's `results`, as randomuser.me 1.4 sends it. */
-export const userSchema = z.object({
-  gender: text,
-  name: z.object({ title: text, first: text, last: text }),
-  location: z.object({
-    street: z.object({ number: int4, name: text }),
-    city: text,
-    state: text,
-    country: text,
-    // A number for most nationalities, a string for CA, GB, IE, NL ("T8B 4T4").
-    postcode: z.union([text, z.number()]),
-    coordinates: z.object({ latitude: decimalText, longitude: decimalText }),
-    timezone: z.object({ offset: text, description: text }),
-  }),
-  email: text,
-  login: z.object({
-    uuid: z.guid({ message: "must be a UUID" }),
-    username: text,
-    password: text,
-    salt: text,
-    md5: text,
-    sha1: text,
-    sha256: text,
-  }),
-  dob: dateAndAge,
-  registered: dateAndAge,
-  phone: text,
-  cell: text,
-  // `value` is null for nationalities without a national id (IR, NZ, TR, UA).
-  id: z.object({ name: text, value: text.nullable() }),
-  picture: z.object({ large: text, medium: text, thumbnail: text }),
-  nat: text,
-});
+export const userSchema: z.ZodObject = contractSchema(USER_CONTRACT);
 
-/** A validated API user. */
-export type User = z.infer<typeof userSchema>;
+/** A validated API user: an object of the contract's shape (`flattenRecord` makes it a row). */
+export type User = Record<string, unknown>;
 
 /** The outcome of validating one API record. */
 export type ParsedUser = { ok: true; user: User } | { ok: false; reason: string };
 
 /** Validates one API record; on failure, `reason` names each wrong field and what it expected. */
-export function parseUser(record: unknown): ParsedUser {
-  const result = userSchema.safeParse(record);
+export function parseUser(record: unknown, schema: z.ZodObject = userSchema): ParsedUser {
+  const result = schema.safeParse(record);
   if (result.success) return { ok: true, user: result.data };
   const reason = result.error.issues
     .map((issue) => `${issue.path.join(".") || "(record)"}: ${issue.message}`)
