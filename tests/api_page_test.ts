@@ -2,12 +2,12 @@
  * The record-by-record page reader against `JSON.parse` of the whole body: over every truncation
  * and thousands of random byte mutations of a real page, and over layouts a server may choose
  * (spaces, key order, an error answer), both accept the same bodies with the same records, and
- * refuse the same ones — with the extract's byte path (`user_csv_bytes.ts`) taking the records it
+ * refuse the same ones — with the extract's byte path (`byte_path/csv_byte_encoder.ts`) taking the records it
  * can, and without it.
  */
 import assert from "node:assert/strict";
 import { PageError, readApiPage, TAKEN } from "../tasks/extract/api_page.ts";
-import { UserCsvEncoder } from "../tasks/extract/user_csv_bytes.ts";
+import { csvByteEncoder } from "../tasks/extract/byte_path/csv_byte_encoder.ts";
 import { Random } from "../tasks/stand_in/seeded_random.ts";
 import { generatePage } from "../tasks/stand_in/user_generator.ts";
 
@@ -29,7 +29,7 @@ function wholeBody(body: Uint8Array): unknown[] | "refused" {
 }
 
 const strict = new TextDecoder("utf-8", { fatal: true });
-const encoder = new UserCsvEncoder();
+const encoder = csvByteEncoder();
 
 /**
  * The reader's records. `byBytes`: the extract's byte path takes what it can, and each record it

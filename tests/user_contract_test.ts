@@ -15,7 +15,7 @@ import {
   type RecordContract,
   USER_CONTRACT,
 } from "../tasks/extract/user_contract.ts";
-import { UserCsvEncoder } from "../tasks/extract/user_csv_bytes.ts";
+import { csvByteEncoder } from "../tasks/extract/byte_path/csv_byte_encoder.ts";
 import { csvLineBuilder, userCsvLine } from "../tasks/extract/user_csv_line.ts";
 import {
   contractFieldTree,
@@ -135,7 +135,7 @@ Deno.test("a contract with one more field: schema, columns, line builder and byt
   const line = csvLineBuilder(contract)(user);
   assert.equal(line, csvLine(row));
   const bytes = new TextEncoder().encode(JSON.stringify(user));
-  const encoder = new UserCsvEncoder({ contract });
+  const encoder = csvByteEncoder({ contract });
   const uuids = new Uint32Array(4);
   assert.equal(encoder.encode(bytes, 0, uuids, 0), bytes.length);
   assert.equal(new TextDecoder().decode(encoder.csv), line);
@@ -145,7 +145,7 @@ Deno.test("a contract with one more field: schema, columns, line builder and byt
   assert.deepEqual(unknownFields(user, contractFieldTree(contract)), []);
   assert.ok(!hasOnlyKnownFields(user));
   assert.deepEqual(unknownFields(user), ["location.floor"]);
-  assert.equal(new UserCsvEncoder().encode(bytes, 0, uuids, 0), -1);
+  assert.equal(csvByteEncoder().encode(bytes, 0, uuids, 0), -1);
   assert.ok(userSchema.safeParse(user).success, "zod's objects strip what they do not know");
 
   // A value the new field's kind refuses: every path of the extended contract declines it.

@@ -1,7 +1,7 @@
 /**
  * The ASCII codes the extract's byte readers look for in a page's UTF-8 bytes (JSON's structure
  * and the characters of numbers, CSV's separators): one name each, shared by `api_page.ts`,
- * `user_csv_bytes.ts` and `value_bytes.ts`.
+ * `byte_path/csv_byte_encoder.ts` and `value_bytes.ts`.
  *
  * @module
  */

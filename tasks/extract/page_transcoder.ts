@@ -5,7 +5,7 @@
  * the writer can drop a user the API repeated across pages). Pure and synchronous: it runs in the
  * extract's workers, one page at a time, or on the main thread.
  *
- * Each record takes the fastest path it can: its bytes straight to CSV bytes (`user_csv_bytes.ts`),
+ * Each record takes the fastest path it can: its bytes straight to CSV bytes (`byte_path/`),
  * else `JSON.parse` and the fast path over the object (`user_csv_line.ts`); zod (`parseUser`)
  * decides the rest and explains the rejects, so the accept/reject decisions and reasons are the
  * schema's.
@@ -20,7 +20,7 @@
  */
 import { type PageRequest, readApiPage, TAKEN } from "./api_page.ts";
 import { csvLine } from "./csv_text.ts";
-import { UserCsvEncoder } from "./user_csv_bytes.ts";
+import { csvByteEncoder } from "./byte_path/csv_byte_encoder.ts";
 import { userCsvLine } from "./user_csv_line.ts";
 import { flattenUser, hasOnlyKnownFields, keyOf, unknownFields } from "./user_fields.ts";
 
@@ -57,11 +57,6 @@ export interface TranscodedPage {
 }
 
 const encoder = new TextEncoder();
-/**
- * One per thread: the line it makes of a record is appended before anything else runs (the only
- * await of a transcoding is on the slower path), so pages transcoded at once cannot mix lines.
- */
-const pageEncoder = new UserCsvEncoder();
 
 /**
  * Where a page's CSV is written: over the page's own bytes, behind the reader (a record's CSV line
@@ -142,6 +137,8 @@ export async function transcodePage(
     rowEnds = grown(rowEnds, Math.max(16, rows * 2));
     uuids = grown(uuids, rowEnds.length * 4);
   };
+  // The page's own byte path: pages transcoded at once (the slower path awaits) share nothing.
+  const pageEncoder = csvByteEncoder();
   const take = (bytes: Uint8Array, start: number) => {
     room();
     return pageEncoder.encode(bytes, start, uuids, rows * 4);

@@ -3,7 +3,7 @@
  * (its JSON path, its `raw.users` column, its kind, whether it may be null or empty, and what
  * PostgreSQL bounds it to). The zod schema (`user_schema.ts`), the CSV columns and the flattening
  * (`user_fields.ts`), the `JSON.parse` line builder (`user_csv_line.ts`), the byte path's kinds
- * and key template (`user_csv_bytes.ts`) and the drift checks all derive from it; tests hold the
+ * and key template (`byte_path/csv_byte_encoder.ts`) and the drift checks all derive from it; tests hold the
  * migrations and dbt's source and staging model to it. Adding a field is one entry here, plus a
  * migration and dbt.
  *

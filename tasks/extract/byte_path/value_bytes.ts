@@ -1,10 +1,10 @@
 /**
- * Checks on a value's UTF-8 bytes, for the extract's byte path (`user_csv_bytes.ts`): the strict
+ * Checks on a value's UTF-8 bytes, for the extract's byte path (`csv_byte_encoder.ts`): the strict
  * decoder's UTF-8 rules, and the one timestamp shape the API writes.
  *
  * @module
  */
-import { COLON, DOT, MINUS, UPPER_T, UPPER_Z, ZERO } from "./ascii.ts";
+import { COLON, DOT, MINUS, UPPER_T, UPPER_Z, ZERO } from "../ascii.ts";
 
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 

@@ -17,26 +17,26 @@
  *
  * @example
  * ```ts
- * const encoder = new UserCsvEncoder();
+ * const encoder = csvByteEncoder();
  * const end = encoder.encode(body, start, uuids, row * 4); // -1: not taken
  * if (end >= 0) out.set(encoder.csv);
  * ```
  *
  * @module
  */
-import { BACKSLASH, COMMA, CR, DOT, LF, MINUS, NINE, PLUS, QUOTE, ZERO } from "./ascii.ts";
+import { BACKSLASH, COMMA, CR, DOT, LF, MINUS, NINE, PLUS, QUOTE, ZERO } from "../ascii.ts";
 import {
   INT4_MAX,
   INT4_MIN,
   isStorableTimestamp,
   NUMERIC_MAX_FRACTION_DIGITS,
-} from "./column_bounds.ts";
+} from "../column_bounds.ts";
 import {
   type ContractField,
   type FieldKind,
   type RecordContract,
   USER_CONTRACT,
-} from "./user_contract.ts";
+} from "../user_contract.ts";
 import { isPlainUtcTimestamp, isUtf8 } from "./value_bytes.ts";
 
 /**
@@ -85,11 +85,33 @@ function hexValue(code: number): number {
   return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
+/** The byte path of one thread: what one call needs, it keeps (nothing at module level). */
+export interface CsvByteEncoder {
+  /**
+   * Reads the record that starts at `body[start]`: when it takes it ("mine"), returns the index
+   * just past it, sets {@linkcode csv} and writes its uuid as four words at `uuids[uuidAt]`;
+   * otherwise -1, "not mine" (and those four words may hold anything).
+   */
+  encode(body: Uint8Array, start: number, uuids: Uint32Array, uuidAt: number): number;
+  /** The CSV line (CRLF included) of the record the last `encode` took: valid until the next. */
+  readonly csv: Uint8Array;
+}
+
+/**
+ * The door to the byte path: an encoder of records of `contract` (the user's by default) whose
+ * CSV lines are at most `capacity` bytes (longer records are left to the slower paths).
+ */
+export function csvByteEncoder(
+  options: { capacity?: number; contract?: RecordContract } = {},
+): CsvByteEncoder {
+  return new RecordCsvEncoder(options);
+}
+
 /**
  * Encodes records; {@linkcode encode} leaves the CSV line of the last record it took in
  * {@linkcode csv} (a view of its own buffer, valid until the next call).
  */
-export class UserCsvEncoder {
+class RecordCsvEncoder implements CsvByteEncoder {
   #out: Uint8Array;
   #length = 0;
   /** The read position in the body. */

@@ -1,5 +1,5 @@
 /**
- * The extract's byte path (`user_csv_bytes.ts`) against the slower paths it stands in for: for
+ * The extract's byte path (`tasks/extract/byte_path/`) against the slower paths it stands in for: for
  * every record it takes, its line is `userCsvLine(JSON.parse(record))` byte for byte, its uuid
  * words are `writeUuidWords`'s, and the record is JSON with no field the contract lacks — over
  * the stand-in's users of every nationality, hostile text, the warehouse's boundary values, and
@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { isStorableTimestamp } from "../tasks/extract/column_bounds.ts";
-import { UserCsvEncoder } from "../tasks/extract/user_csv_bytes.ts";
-import { isPlainUtcTimestamp, isUtf8 } from "../tasks/extract/value_bytes.ts";
+import { csvByteEncoder } from "../tasks/extract/byte_path/csv_byte_encoder.ts";
+import { isPlainUtcTimestamp, isUtf8 } from "../tasks/extract/byte_path/value_bytes.ts";
 import { userCsvLine } from "../tasks/extract/user_csv_line.ts";
 import { unknownFields } from "../tasks/extract/user_fields.ts";
 import { writeUuidWords } from "../tasks/extract/uuid_set.ts";
@@ -19,7 +19,7 @@ import { hostileAndBoundaryPatches } from "./helpers/boundary_values.ts";
 
 const strict = new TextDecoder("utf-8", { fatal: true });
 const utf8 = new TextEncoder();
-const encoder = new UserCsvEncoder();
+const encoder = csvByteEncoder();
 
 /** What the slower paths make of `bytes`: the CSV line and uuid words, or why nothing. */
 function slowerPaths(bytes: Uint8Array): { line: string; words: Uint32Array } | string {
