@@ -22,7 +22,7 @@ import {
 import { extractUsers } from "./extract/user_extract.ts";
 import { USER_COLUMNS } from "./extract/user_fields.ts";
 import { landingFiles } from "./landing/landing_zone.ts";
-import { loadSummaryFields } from "./load/copy_loader.ts";
+import { loadSummaryFields } from "./load/load_transaction.ts";
 import { withStreamedLoad } from "./load/streamed_load.ts";
 import { openWarehouse } from "./warehouse/warehouse.ts";
 

@@ -7,7 +7,7 @@
  */
 import { Option } from "@commander-js/extra-typings";
 import { loadConfig } from "./shared/config.ts";
-import { loadSummaryFields, loadUsers } from "./load/copy_loader.ts";
+import { loadSummaryFields, loadUsers } from "./load/load_transaction.ts";
 import { landingFiles } from "./landing/landing_zone.ts";
 import { Logger } from "./shared/logger.ts";
 import {

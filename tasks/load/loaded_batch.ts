@@ -20,7 +20,7 @@ import { hostname } from "node:os";
 import { TerminalError } from "../shared/errors.ts";
 import type { LandingFiles } from "../landing/landing_zone.ts";
 import type { Sql } from "../warehouse/sql_client.ts";
-import type { LoadSummary } from "./copy_loader.ts";
+import type { LoadSummary } from "./load_transaction.ts";
 
 interface BatchRow {
   batch_id: string;

@@ -22,23 +22,22 @@ import type { LandingFiles } from "../landing/landing_zone.ts";
 import { readManifest } from "../landing/landing_manifest.ts";
 import type { Sql } from "../warehouse/sql_client.ts";
 import { checkHeader } from "./csv_header.ts";
+import { recordBatch, recordFailedBatch } from "./batch_ledger.ts";
+import type { CopyWriter } from "./copy_writer.ts";
+import { describeLoadError } from "./load_errors.ts";
 import {
   copyMatchesHeader,
-  copyOrStage,
-  describeLoadError,
-  loadedCounts,
-  type LoadSummary,
-  refuseUnvouched,
-} from "./copy_loader.ts";
-import type { CopyWriter } from "./copy_writer.ts";
-import {
   type LoadTarget,
   type LoadTargetOptions,
   openLoadTarget,
-  recordBatch,
-  recordFailedBatch,
   tableColumns,
-} from "./users_merge.ts";
+} from "./load_target.ts";
+import {
+  copyOrStage,
+  loadedCounts,
+  type LoadSummary,
+  refuseUnvouched,
+} from "./load_transaction.ts";
 
 /** Options for {@linkcode StreamedLoad.begin}. */
 export interface StreamedLoadOptions {

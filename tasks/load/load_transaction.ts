@@ -3,7 +3,8 @@
  * for by its manifest (rows, bytes, SHA-256, columns, ds) and its header must match the table.
  * A ds's first load streams it with `COPY … FROM STDIN` straight into `raw.users`; a reload goes
  * through a temporary staging table merged by id (rows of the ds that a vouched file no longer
- * has are removed) — see `users_merge.ts`. The batch is recorded in `meta.load_batches`. Any
+ * has are removed) — see `load_target.ts` and `users_merge.ts`. The batch is recorded in
+ * `meta.load_batches` (`batch_ledger.ts`). Any
  * failure leaves `raw.users` as it was. A hand-made file loads only when asked (`unvouched`),
  * and then never deletes a row.
  *
@@ -16,13 +17,7 @@
  * @module
  */
 import { ulid } from "ulid";
-import {
-  errorMessage,
-  isConnectionLoss,
-  isTransientPostgresError,
-  TerminalError,
-  TransientError,
-} from "../shared/errors.ts";
+import { errorMessage, TerminalError } from "../shared/errors.ts";
 import type { LogFields, Logger } from "../shared/logger.ts";
 import {
   describeMismatch,
@@ -31,23 +26,22 @@ import {
   readManifest,
 } from "../landing/landing_manifest.ts";
 import { checkLandingKinds, type LandingFiles } from "../landing/landing_zone.ts";
-import postgres from "postgres";
 import type { Sql, TransactionSql } from "../warehouse/sql_client.ts";
-import { type CopiedBytes, CopyWriter } from "./copy_writer.ts";
-import { loadedBatch } from "./loaded_batch.ts";
+import { latestBatchOf, recordBatch, recordFailedBatch } from "./batch_ledger.ts";
+import type { CopiedBytes, CopyWriter } from "./copy_writer.ts";
 import { checkHeader, readHeader } from "./csv_header.ts";
+import { copyFileInto, isMissing } from "./landing_file_source.ts";
+import { describeLoadError, isExistingRow } from "./load_errors.ts";
+import { loadedBatch } from "./loaded_batch.ts";
 import {
+  copyMatchesHeader,
   fallBackToStage,
-  isExistingRow,
   type LoadTarget,
   type LoadTargetOptions,
-  type MergeCounts,
-  mergeStage,
   openLoadTarget,
-  recordBatch,
-  recordFailedBatch,
   tableColumns,
-} from "./users_merge.ts";
+} from "./load_target.ts";
+import { type MergeCounts, mergeStage } from "./users_merge.ts";
 
 /** Options for {@linkcode loadUsers}. */
 export interface LoadOptions {
@@ -95,11 +89,6 @@ export interface LoadSummary {
 
 /** The counts of a first load, apart from its rows: it only inserts. */
 const NOTHING_MERGED = { updated: 0, deleted: 0, unchanged: 0, duplicates: 0 } as const;
-
-/** Whether the server's COPY checks a CSV header's names itself (`header match`, PostgreSQL 15+). */
-export async function copyMatchesHeader(sql: Sql): Promise<boolean> {
-  return Number((await sql`show server_version_num`)[0]?.server_version_num) >= 150000;
-}
 
 /**
  * Sends the CSV into the load's COPY with `send`; when a direct COPY meets an id already in
@@ -251,15 +240,6 @@ export async function loadUsers(sql: Sql, options: LoadOptions): Promise<LoadSum
   }
 }
 
-/** Whether `path` does not exist (a parent that is not a directory is for the kind checks). */
-async function isMissing(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => false, (error) => {
-    if (error instanceof Deno.errors.NotFound) return true;
-    if (error instanceof Deno.errors.NotADirectory) return false;
-    throw error;
-  });
-}
-
 /** The fields of a load's summary line (`load ds=… rows=… inserted=… …`). */
 export function loadSummaryFields(summary: LoadSummary): LogFields {
   return {
@@ -275,51 +255,6 @@ export function loadSummaryFields(summary: LoadSummary): LogFields {
     mb: (summary.bytes / 1e6).toFixed(1),
     seconds: summary.seconds.toFixed(2),
     batch: summary.batchId,
-  };
-}
-
-/**
- * The last succeeded batch of all, when it loaded `sha256` as `ds` (so loading the file again
- * would change nothing): its counts, as the skipped load's summary.
- */
-async function latestBatchOf(
-  sql: Sql,
-  file: { ds: string; sha256: string },
-): Promise<Omit<LoadSummary, "file" | "vouched" | "seconds"> | undefined> {
-  const [batch] = await sql<
-    {
-      batch_id: string;
-      ds: string;
-      sha256: string | null;
-      vouched: boolean;
-      rows: number;
-      bytes: number;
-      inserted: number;
-      updated: number;
-      deleted: number;
-      unchanged: number;
-      duplicates: number;
-    }[]
-  >`
-    select batch_id, ds::text, sha256, vouched, rows_in_file::int as rows, bytes::bigint::float8 as bytes,
-           inserted::int, updated::int, deleted::int, unchanged::int, duplicates::int
-    from meta.load_batches where status = 'succeeded'
-    order by finished_at desc, batch_id desc limit 1`;
-  if (!batch || batch.ds !== file.ds || batch.sha256 !== file.sha256 || !batch.vouched) {
-    return undefined;
-  }
-  return {
-    batchId: batch.batch_id,
-    ds: file.ds,
-    rows: batch.rows,
-    bytes: batch.bytes,
-    sha256: file.sha256,
-    inserted: batch.inserted,
-    updated: batch.updated,
-    deleted: batch.deleted,
-    unchanged: batch.unchanged,
-    duplicates: batch.duplicates,
-    alreadyLoaded: batch.batch_id,
   };
 }
 
@@ -344,65 +279,4 @@ export function refuseUnvouched(
       `\`deno task extract --ds ${files.ds}\` to write the file again; to load a file made or ` +
       `edited by hand, pass --unvouched (it then inserts and updates, and deletes nothing)`,
   );
-}
-
-const COPY_CHUNK_BYTES = 1 << 20;
-
-/** Streams `file` into `copy` in 1 MB chunks and ends it. */
-export async function copyFileInto(copy: CopyWriter, file: string): Promise<CopiedBytes> {
-  using handle = await Deno.open(file, { read: true });
-  // The next chunk is read while the last one is on its way to the server.
-  let next = readChunk(handle);
-  try {
-    for (;;) {
-      const chunk = await next;
-      if (chunk === undefined) break;
-      next = readChunk(handle);
-      await copy.write(chunk);
-    }
-  } catch (error) {
-    // The read ahead ends with the file, closed on the way out: its failure is not news.
-    next.catch(() => {});
-    copy.abort(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  }
-  return await copy.end();
-}
-
-/** Up to 1 MB of `file` (one read syscall per MB, not per 64 KB); `undefined` at its end. */
-async function readChunk(file: Deno.FsFile): Promise<Uint8Array | undefined> {
-  const chunk = new Uint8Array(COPY_CHUNK_BYTES);
-  let filled = 0;
-  while (filled < chunk.length) {
-    const read = await file.read(chunk.subarray(filled));
-    if (read === null) break;
-    filled += read;
-  }
-  return filled === 0 ? undefined : chunk.subarray(0, filled);
-}
-
-/** Turns a load failure into a message that names the file, says that nothing changed and what to do. */
-export function describeLoadError(error: unknown, file: string): Error {
-  if (error instanceof TerminalError || error instanceof TransientError) return error;
-  if (isConnectionLoss(error)) {
-    // Which words arrive depends on a race (the server's FATAL, the socket's EPIPE, postgres.js's
-    // CONNECTION_CLOSED): one message for all of them.
-    return new TransientError(
-      `loading ${file} into raw.users failed: the warehouse connection broke ` +
-        `(${errorMessage(error)}); raw.users is unchanged. Retrying may succeed.`,
-      { cause: error },
-    );
-  }
-  const pg = error instanceof postgres.PostgresError ? error : undefined;
-  const message = `loading ${file} into raw.users failed: ${errorMessage(error)}` +
-    `${pg?.where ? ` (${pg.where})` : ""}; raw.users is unchanged`;
-  if (pg && !isTransientPostgresError(pg)) {
-    // Data (22), integrity (23), schema (42) … errors: the file or the table is wrong.
-    return new TerminalError(
-      `${message}. Re-run \`deno task extract\` for this ds to rewrite the file, or ` +
-        "`deno task migrate` if the table is behind.",
-      { cause: error },
-    );
-  }
-  return new TransientError(`${message}. Retrying may succeed.`, { cause: error });
 }
