@@ -23,6 +23,7 @@ import type { Logger } from "../shared/logger.ts";
 import { sleep } from "../shared/sleep.ts";
 import { connect } from "./sql_client.ts";
 import { type EmbeddedLayout, embeddedLayout, type LayoutOptions, run } from "./embedded_layout.ts";
+import { isDuplicateDatabase, isStartingUp } from "./warehouse_errors.ts";
 
 /** A running embedded PostgreSQL. */
 export interface EmbeddedServer {
@@ -196,7 +197,7 @@ async function ensureDatabase(credentials: Credentials): Promise<void> {
       return;
     } catch (error) {
       const starting = error instanceof postgres.PostgresError
-        ? error.code === "57P03"
+        ? isStartingUp(error)
         : /ECONNREFUSED|ECONNRESET/.test(errorMessage(error));
       if (!starting || Date.now() > deadline) throw error;
     } finally {
@@ -207,10 +208,8 @@ async function ensureDatabase(credentials: Credentials): Promise<void> {
 }
 
 function ignoreDuplicateDatabase(error: unknown): void {
-  // A concurrent starter created it first: 42P04 duplicate_database, or 23505 when both
-  // inserts into pg_database race.
-  const code = error instanceof postgres.PostgresError ? error.code : undefined;
-  if (code !== "42P04" && code !== "23505") throw error;
+  // A concurrent starter created it first.
+  if (!isDuplicateDatabase(error)) throw error;
 }
 
 function credentialsUrl(credentials: Credentials, database: string): string {

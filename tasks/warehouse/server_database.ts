@@ -12,6 +12,7 @@
  */
 import { TerminalError } from "../shared/errors.ts";
 import type { Sql } from "./sql_client.ts";
+import { isDuplicateDatabase, isInsufficientPrivilege } from "./warehouse_errors.ts";
 
 /**
  * Creates database `name` on the server `sql` is connected to unless it exists; returns whether
@@ -24,9 +25,8 @@ export async function ensureDatabase(sql: Sql, name: string): Promise<boolean> {
     await sql`create database ${sql(name)}`;
     return true;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === "42P04") return false; // duplicate_database: created by a concurrent run
-    if (code === "42501") {
+    if (isDuplicateDatabase(error)) return false; // created by a concurrent run
+    if (isInsufficientPrivilege(error)) {
       throw new TerminalError(
         `the DATABASE_URL role lacks the CREATEDB privilege, so database ${name} cannot be ` +
           `made: a superuser can give the role CREATEDB, or make ${name} once`,

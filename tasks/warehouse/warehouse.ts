@@ -12,13 +12,13 @@
  *
  * @module
  */
-import postgres from "postgres";
 import { errorMessage, TerminalError, TransientError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { redactUrl } from "../shared/redact_url.ts";
 import { ensureEmbeddedWarehouse } from "./embedded_postgres.ts";
 import { probeServer, type ServerAddress } from "./server_probe.ts";
 import { connect, CONNECT_TIMEOUT_SECONDS, type Sql } from "./sql_client.ts";
+import { isMissingDatabase, isRefusedLogin } from "./warehouse_errors.ts";
 
 /** An open warehouse connection pool. */
 export interface Warehouse extends AsyncDisposable {
@@ -194,16 +194,15 @@ async function firstQuery(
  */
 function connectionError(error: unknown, context: OpeningContext): Error {
   if (error instanceof TerminalError || error instanceof TransientError) return error;
-  const code = error instanceof postgres.PostgresError ? error.code : undefined;
   const detail = errorMessage(error);
-  if (code === "28P01" || code === "28000") {
+  if (isRefusedLogin(error)) {
     return new TerminalError(
       `the warehouse at ${context.displayUrl} refused the login: ${detail}. ` +
         "Check the user and password in DATABASE_URL.",
       { cause: error },
     );
   }
-  if (code === "3D000") {
+  if (isMissingDatabase(error)) {
     return new TerminalError(
       `the warehouse at ${context.displayUrl} has no such database: ${detail}. ` +
         "Create it, or fix the database name in DATABASE_URL.",
