@@ -13,6 +13,7 @@ import {
 } from "../tasks/stand_in/user_generator.ts";
 import { type FakeRandomUser, startFakeRandomUser } from "../tasks/stand_in/randomuser_server.ts";
 import { PROJECT_ROOT } from "../tasks/shared/paths.ts";
+import { parseFaultRules } from "../tasks/stand_in/faults.ts";
 
 const NOW = new Date("2025-06-15T12:00:00.000Z");
 
@@ -500,6 +501,30 @@ Deno.test("a malformed body is 200 application/json that does not parse", async 
   assert.match(response.headers.get("content-type") ?? "", /^application\/json/);
   const text = await response.text();
   assert.throws(() => JSON.parse(text), SyntaxError);
+});
+
+Deno.test("a compressed fault codes the page as gzip or br, its Content-Length the coded bytes", async () => {
+  await using api = await start();
+  const url = query(api, { seed: "compressed", results: 20 });
+  const plain = await getText(url);
+  for (const encoding of ["gzip", "br"] as const) {
+    for (const contentLength of [true, false]) {
+      api.faults.add({ fault: { kind: "compressed", encoding, contentLength, padding: 1000 } });
+      const response = await fetch(url); // fetch decodes the body, as it does the client's
+
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("content-encoding"), encoding);
+      const text = await response.text();
+      assert.equal(text, plain + " ".repeat(1000), `${encoding}: the page and its padding`);
+      const declared = response.headers.get("content-length");
+      if (contentLength) assert.ok(Number(declared) < text.length, `${encoding}: ${declared}`);
+      else assert.equal(declared, null);
+    }
+  }
+  assert.throws(
+    () => parseFaultRules({ fault: { kind: "compressed", encoding: "zstd" } }),
+    /fault rule rejected at fault.encoding/,
+  );
 });
 
 Deno.test("wrong_types breaks the types of the first records only", async () => {

@@ -21,6 +21,32 @@ export type { PageRequest } from "./api_page.ts";
 /** The most users the API returns per request. */
 export const API_MAX_PAGE_SIZE = 5_000;
 
+/**
+ * The most JSON bytes one user of the API takes, with room to spare: randomuser.me's users take
+ * about 1.1 kB, the stand-in's largest 1.2 kB (measured over 50 000 users).
+ */
+export const LARGEST_USER_BYTES = 1_500;
+/** A page's decoded body may take this many times the largest page of its users, no more. */
+export const PAGE_BYTES_MULTIPLE = 2;
+/** Bytes of a page besides its users: the braces, `"results"`, `info`. */
+const PAGE_FRAME_BYTES = 1_024;
+
+/**
+ * The most bytes a page may decode to when pages ask for `pageSize` users (`API_PAGE_SIZE`; 15
+ * MB at 5 000), whatever the page asks for: past it the body is refused as a bad page, so a
+ * compressed body that inflates without end (issue 23: a 0.3 MB gzip page of 300 MB) costs no
+ * more memory than an honest page, and a short page may still carry the largest values
+ * `raw.users` takes (a numeric of 131 072 digits).
+ */
+export function maxPageBytes(pageSize: number): number {
+  return PAGE_BYTES_MULTIPLE * largestPageBytes(pageSize);
+}
+
+/** The most bytes an honest page of `results` users takes. */
+function largestPageBytes(results: number): number {
+  return results * LARGEST_USER_BYTES + PAGE_FRAME_BYTES;
+}
+
 /** The API seed for a logical date: the same ds always fetches the same users. */
 export function seedFor(ds: string): string {
   return `randomuser-elt-${ds}`;
@@ -72,6 +98,8 @@ export interface RandomUserClientOptions {
   onRetry?: (event: RetryEvent) => void;
   /** Where response bodies are read into (a pool of reusable buffers); default: new ones. */
   allocate?: (size: number) => ArrayBuffer;
+  /** The most bytes a body may decode to; default {@linkcode maxPageBytes} of 5 000 users. */
+  maxPageBytes?: number;
 }
 
 /** Options for {@linkcode RandomUserClient.pages}. */
@@ -97,6 +125,7 @@ export class RandomUserClient {
   readonly #maxDelayMs: number;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
   readonly #allocate: (size: number) => ArrayBuffer;
+  readonly #maxPageBytes: number;
 
   constructor(options: RandomUserClientOptions) {
     this.#baseUrl = new URL(options.baseUrl);
@@ -106,6 +135,7 @@ export class RandomUserClient {
     this.#maxDelayMs = options.maxRetryDelayMs ?? 300_000;
     this.#onRetry = options.onRetry;
     this.#allocate = options.allocate ?? ((size) => new ArrayBuffer(size));
+    this.#maxPageBytes = options.maxPageBytes ?? maxPageBytes(API_MAX_PAGE_SIZE);
   }
 
   /** Total pages of a run of `users` users at `pageSize` per page. */
@@ -233,7 +263,11 @@ export class RandomUserClient {
         signal: controller.signal,
         headers: { accept: "application/json" },
       });
-      body = await readBody(response, this.#allocate);
+      body = await readBody(response, {
+        allocate: this.#allocate,
+        expectedBytes: largestPageBytes(request.results),
+        maxBytes: this.#maxPageBytes,
+      });
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
       if (error instanceof AttemptError) throw error;
@@ -283,39 +317,73 @@ class AttemptError extends Error {
 }
 
 /**
- * The whole body in one buffer (from `allocate`, which may hand out a larger reused one): sized
- * by `Content-Length` when the server sends it (no growing copies, so a page costs its own size
- * once), else grown as it arrives. A body shorter than its `Content-Length` is an
- * {@linkcode AttemptError}.
+ * The whole body, read into one buffer (from `allocate`, which may hand out a larger reused one)
+ * by a BYOB reader: sized by `Content-Length` when the server sends it, else by `expectedBytes`,
+ * and grown only past that. `fetch` decodes a gzip or br body (`Content-Encoding`), whose
+ * `Content-Length` counts the bytes on the wire: fetch itself fails a coded body cut short, so
+ * only a plain body is held to its length here. Read by chunks instead, a decoded body came as
+ * 4 kB views of 64 kB buffers that waited for a collection: gzip pages took the extract from 128
+ * to 190 MB at 20 000 users. A body past `maxBytes` decoded, or shorter than its
+ * `Content-Length`, is an {@linkcode AttemptError}.
  */
 async function readBody(
   response: Response,
-  allocate: (size: number) => ArrayBuffer,
+  options: { allocate: (size: number) => ArrayBuffer; expectedBytes: number; maxBytes: number },
 ): Promise<Uint8Array> {
-  const declared = Number(response.headers.get("content-length") ?? NaN);
+  const { allocate, maxBytes } = options;
+  const coding = response.headers.get("content-encoding")?.trim().toLowerCase() ?? "identity";
+  const length = Number(response.headers.get("content-length") ?? NaN);
+  const declared = coding === "identity" && Number.isSafeInteger(length) && length >= 0
+    ? length
+    : undefined;
   if (!response.body) return new Uint8Array(0);
-  let buffer = new Uint8Array(
-    allocate(Number.isSafeInteger(declared) && declared >= 0 ? declared : 1 << 16),
-  );
-  let length = 0;
-  for await (const chunk of response.body) {
-    if (length + chunk.length > buffer.length) {
-      const grown = new Uint8Array(allocate(Math.max(buffer.length * 2, length + chunk.length)));
-      grown.set(buffer.subarray(0, length));
-      buffer = grown;
-    }
-    buffer.set(chunk, length);
-    length += chunk.length;
-    // The chunk is copied: free it now. This thread allocates little else, so its garbage
-    // collector runs rarely, and a page's chunks would otherwise wait for it (issue 18).
-    if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) {
-      (chunk.buffer as ArrayBuffer).transfer(0);
-    }
+  const tooLarge = () => {
+    const coded = coding === "identity" ? "" : ` (${coding} on the wire)`;
+    return new AttemptError(
+      `the body${coded} decodes to more than ${maxBytes} bytes, ${PAGE_BYTES_MULTIPLE} times ` +
+        "the largest page the API sends at API_PAGE_SIZE; refused as a bad page",
+    );
+  };
+  if (declared !== undefined && declared > maxBytes) {
+    await response.body.cancel();
+    throw tooLarge();
   }
-  if (Number.isSafeInteger(declared) && length !== declared) {
-    throw new AttemptError(`the body ended after ${length} of its ${declared} bytes`);
+  const reader = response.body.getReader({ mode: "byob" });
+  // A byte more than the body needs: a read that finds the end finds room left, not a full buffer.
+  let buffer = new Uint8Array(allocate((declared ?? options.expectedBytes) + 1));
+  let read = 0;
+  try {
+    for (;;) {
+      if (read === buffer.length) {
+        // One byte past the cap tells a body that ends there from one that goes on.
+        if (read > maxBytes) throw tooLarge();
+        const grown = new Uint8Array(allocate(Math.min(maxBytes + 1, buffer.length * 2)));
+        grown.set(buffer);
+        free(buffer);
+        buffer = grown;
+      }
+      const { done, value } = await reader.read(buffer.subarray(read));
+      // The read moved the buffer into `value`, at the end too (with nothing read).
+      if (value) buffer = new Uint8Array(value.buffer);
+      if (done) break;
+      read += value.length;
+    }
+    if (read > maxBytes) throw tooLarge();
+    if (declared !== undefined && read !== declared) {
+      throw new AttemptError(`the body ended after ${read} of its ${declared} bytes`);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => {}); // the body is given up either way
+    free(buffer); // a refused body's memory goes now, not at a collection that may be far off
+    throw error;
   }
-  return buffer.subarray(0, length);
+  return buffer.subarray(0, read);
+}
+
+/** Frees the memory of `bytes` at once (its buffer is this reader's own). */
+function free(bytes: Uint8Array): void {
+  const buffer = bytes.buffer as ArrayBuffer;
+  if (!buffer.detached) buffer.transfer(0);
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; `undefined` when absent. */

@@ -20,7 +20,12 @@ import { errorMessage, TerminalError, TransientError } from "../shared/errors.ts
 import { checkLandingKinds, landingFiles } from "../landing/landing_zone.ts";
 import { encodeManifest, MANIFEST_FORMAT } from "../landing/landing_manifest.ts";
 import { type Logger, Progress } from "../shared/logger.ts";
-import { RandomUserClient, type RandomUserClientOptions, seedFor } from "./randomuser_client.ts";
+import {
+  maxPageBytes,
+  RandomUserClient,
+  type RandomUserClientOptions,
+  seedFor,
+} from "./randomuser_client.ts";
 import { AtomicFile } from "../shared/atomic_file.ts";
 import { type ByteSink, LandingPageSink } from "./landing_page_sink.ts";
 import { PageTranscoderPool } from "./page_transcoder_pool.ts";
@@ -100,6 +105,7 @@ export async function extractUsers(options: ExtractOptions): Promise<ExtractSumm
   const client = new RandomUserClient({
     ...options.api,
     allocate: (size) => pool.buffers.take(size),
+    maxPageBytes: maxPageBytes(options.pageSize),
     onRetry: (event) =>
       logger?.warn("retrying page", {
         page: event.page,

@@ -23,6 +23,12 @@ export type Fault =
   | { kind: "truncate" }
   /** 200 `application/json` whose body is not JSON. */
   | { kind: "malformed" }
+  /**
+   * The page compressed (`Content-Encoding: gzip` or `br`), with a `Content-Length` of the
+   * compressed bytes when `contentLength` (default true), else chunked; `padding` spaces after
+   * the JSON (still valid JSON) make a page that inflates to any size.
+   */
+  | { kind: "compressed"; encoding: "gzip" | "br"; contentLength?: boolean; padding?: number }
   /** 200 JSON whose first `records` (default 1) users carry wrongly typed fields. */
   | { kind: "wrong_types"; records?: number }
   /** 200 JSON with the named records modified. */
@@ -118,6 +124,12 @@ const faultSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("delay"), ms: z.number().nonnegative() }),
   z.object({ kind: z.literal("truncate") }),
   z.object({ kind: z.literal("malformed") }),
+  z.object({
+    kind: z.literal("compressed"),
+    encoding: z.enum(["gzip", "br"]),
+    contentLength: z.boolean().optional(),
+    padding: z.number().int().nonnegative().optional(),
+  }),
   z.object({ kind: z.literal("wrong_types"), records: z.number().int().positive().optional() }),
   z.object({ kind: z.literal("patch"), patches: z.array(patchSchema) }),
   z.object({ kind: z.literal("empty") }),
@@ -168,6 +180,13 @@ function toFault(fault: z.infer<typeof faultSchema>): Fault {
         : { kind: "status", status: fault.status, retryAfter: fault.retryAfter };
     case "delay":
       return { kind: "delay", ms: fault.ms };
+    case "compressed":
+      return {
+        kind: "compressed",
+        encoding: fault.encoding,
+        ...(fault.contentLength === undefined ? {} : { contentLength: fault.contentLength }),
+        ...(fault.padding === undefined ? {} : { padding: fault.padding }),
+      };
     case "wrong_types":
       return fault.records === undefined
         ? { kind: "wrong_types" }

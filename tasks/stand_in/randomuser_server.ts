@@ -3,6 +3,8 @@
  * it answers `GET /api/` on 127.0.0.1 in the v1.4 JSON shape and serves the faults a test queues.
  */
 
+import { Readable } from "node:stream";
+import zlib, { createBrotliCompress, createGzip } from "node:zlib";
 import type { Nationality } from "./nationality_profiles.ts";
 import {
   generatePage,
@@ -156,6 +158,8 @@ export async function startFakeRandomUser(
       }
       case "truncate":
         return truncated(pageBody(query));
+      case "compressed":
+        return await compressed(pageBody(query), fault);
       case "malformed":
         return new Response(
           '{"results":[{"gender":"female","name":{"title":"Miss","first":"Jen' +
@@ -325,6 +329,44 @@ function truncated(body: Uint8Array<ArrayBuffer>): Response {
     status: 200,
     headers: { "content-type": JSON_TYPE, "content-length": String(body.length) },
   });
+}
+
+/** Bytes of padding compressed at a time. */
+const PADDING_CHUNK = 1 << 20;
+
+/**
+ * The page gzip- or br-coded as a server or proxy would send it, with the `Content-Length` of the
+ * coded bytes (or none: chunked), and `padding` spaces after the JSON, compressed a chunk at a
+ * time (a 300 MB padding takes about 0.3 MB of gzip, 30 kB of br).
+ */
+async function compressed(
+  body: Uint8Array<ArrayBuffer>,
+  fault: Extract<Fault, { kind: "compressed" }>,
+): Promise<Response> {
+  const compressor = fault.encoding === "gzip"
+    ? createGzip()
+    : createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } });
+  const padding = fault.padding ?? 0;
+  const spaces = new Uint8Array(Math.min(padding, PADDING_CHUNK)).fill(0x20);
+  async function* plain() {
+    yield body;
+    for (let left = padding; left > 0; left -= spaces.length) {
+      yield left >= spaces.length ? spaces : spaces.subarray(0, left);
+    }
+  }
+  const parts: Uint8Array[] = [];
+  for await (const part of Readable.from(plain()).pipe(compressor)) parts.push(part);
+  const coded = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    coded.set(part, at);
+    at += part.length;
+  }
+  const headers = { "content-type": JSON_TYPE, "content-encoding": fault.encoding };
+  return fault.contentLength ?? true
+    ? new Response(coded, { headers: { ...headers, "content-length": String(coded.length) } })
+    // A stream has no length to send: the body goes chunked.
+    : new Response(ReadableStream.from([coded]), { headers });
 }
 
 /** Resolves true after `ms`, or false as soon as any signal aborts (clearing the timer). */
