@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { parseConnectionUrl } from "./shared/connection_url.ts";
 import { loadAnalyses, MARTS_SCHEMA } from "./analytics/analyses.ts";
 import { describeAnalyses, MartsNotBuiltError } from "./analytics/analysis_columns.ts";
 import { loadConfig } from "./shared/config.ts";
@@ -48,7 +49,7 @@ if (import.meta.main) {
       );
     }
     const analystPassword = config.analystPassword;
-    const warehouseUrl = new URL(config.warehouse.url);
+    const warehouseUrl = parseConnectionUrl(config.warehouse.url);
     const analyses = await loadAnalyses();
     await using warehouse = await openWarehouse(config.warehouse, { logger, max: 2 });
     // The stack provisions from metabase-setup and after each transform: one at a time, or two
@@ -72,9 +73,9 @@ if (import.meta.main) {
         },
         firstRunSetup: options.ifSetUp ? "skip" : "perform",
         warehouse: {
-          host: metabase.warehouseHost ?? warehouseUrl.hostname,
-          port: Number(warehouseUrl.port || 5432),
-          dbname: decodeURIComponent(warehouseUrl.pathname.slice(1)),
+          host: metabase.warehouseHost ?? warehouseUrl.hosts[0]?.host ?? "localhost",
+          port: warehouseUrl.hosts[0]?.port ?? 5432,
+          dbname: warehouseUrl.database ?? "",
           user: "analyst",
           password: analystPassword,
         },

@@ -13,6 +13,7 @@
 import { resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
+import { parseConnectionUrl } from "./connection_url.ts";
 import { FIRST_LOGICAL_DATE, isCalendarDate } from "./dates.ts";
 import { UsageError } from "./errors.ts";
 import { redactUrl } from "./redact_url.ts";
@@ -82,11 +83,14 @@ const boolean = (fallback: boolean) =>
 const httpUrl = (what: string) =>
   z.url({ protocol: /^https?$/, error: `must be an http(s) URL of ${what}` });
 
-const postgresUrl = z.url({
-  protocol: /^postgres(ql)?$/,
-  error: "must be a URL such as postgres://user:password@host:5432/database",
-}).refine((text) => /^postgres(ql)?:\/\/[^/]/i.test(text), {
-  message: "must be a URL such as postgres://user:password@host:5432/database",
+/** A connection URL as libpq reads it (`connection_url.ts`): the error names the part, never a value. */
+const postgresUrl = z.string().superRefine((text, ctx) => {
+  try {
+    parseConnectionUrl(text);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    ctx.addIssue({ code: "custom", message: error.message });
+  }
 });
 
 /** API_CONCURRENCY's bounds and default (the Airflow DAGs read it where they are parsed, too). */
@@ -354,20 +358,26 @@ export function configSecrets(config: Config): string[] {
   ] as string[];
 }
 
-/** The password of a connection URL as written (`p%40ss`) and as the server gets it (`p@ss`). */
+/**
+ * The passwords of a connection URL — in its user info and in its `password` and `sslpassword`
+ * parameters — as written (`p%40ss`) and as the server gets them (`p@ss`).
+ */
 export function urlPasswords(url: string): string[] {
-  let written: string;
-  try {
-    written = new URL(url).password;
-  } catch {
-    return [];
+  const written = [/^[^:/?#]+:\/\/[^/?#@]*:([^/?#]*)@/.exec(url)?.[1]];
+  for (const [, value] of url.matchAll(/[?&](?:password|sslpassword)=([^&#]*)/g)) {
+    written.push(value);
   }
-  if (written === "") return [];
-  try {
-    return [...new Set([written, decodeURIComponent(written)])];
-  } catch {
-    return [written]; // not valid percent-encoding: the server gets it as written
+  const found = new Set<string>();
+  for (const value of written) {
+    if (value === undefined || value === "") continue;
+    found.add(value);
+    try {
+      found.add(decodeURIComponent(value));
+    } catch {
+      // not valid percent-encoding: the server gets it as written
+    }
   }
+  return [...found];
 }
 
 function deepFreeze<T extends object>(value: T): T {

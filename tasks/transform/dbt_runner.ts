@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { parseConnectionUrl } from "../shared/connection_url.ts";
 import { resolve } from "node:path";
 import { ignoreNotFound } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -254,16 +255,16 @@ async function copyWithTail(
   return tail;
 }
 
-/** The `DBT_*` variables `dbt_project/profiles.yml` reads, from a `postgres://` URL. */
+/** The `DBT_*` variables `dbt_project/profiles.yml` reads, from a `postgres://` URL (its first host). */
 export function dbtConnection(url: string): Record<string, string> {
-  const parsed = new URL(url);
-  const sslmode = parsed.searchParams.get("sslmode");
+  const parsed = parseConnectionUrl(url);
+  const sslmode = parsed.params.sslmode;
   return {
-    DBT_HOST: parsed.hostname || "127.0.0.1",
-    DBT_PORT: parsed.port || "5432",
-    DBT_USER: decodeURIComponent(parsed.username) || "postgres",
-    DBT_PASSWORD: decodeURIComponent(parsed.password),
-    DBT_DBNAME: decodeURIComponent(parsed.pathname.replace(/^\//, "")) || "postgres",
+    DBT_HOST: parsed.hosts[0]?.host ?? "127.0.0.1",
+    DBT_PORT: String(parsed.hosts[0]?.port ?? 5432),
+    DBT_USER: parsed.user || "postgres",
+    DBT_PASSWORD: parsed.password ?? "",
+    DBT_DBNAME: parsed.database || "postgres",
     ...(sslmode ? { DBT_SSLMODE: sslmode } : {}),
   };
 }

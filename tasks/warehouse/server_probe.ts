@@ -35,8 +35,11 @@ export type ServerAddress =
 
 /** What the servers at a URL did with the SSLRequest. */
 export type ProbeResult =
-  /** Answered as PostgreSQL does (`S`, `N`, or an ErrorResponse). */
-  | { readonly kind: "postgres" }
+  /**
+   * Answered as PostgreSQL does: `S` (`tls` true), `N` (`tls` false: it does not accept TLS), or
+   * an ErrorResponse (no `tls`).
+   */
+  | { readonly kind: "postgres"; readonly tls?: boolean }
   /** The connection could not be opened: refused, unknown host, no route, or not in time. */
   | { readonly kind: "unreachable"; readonly error: unknown }
   /** Answered what PostgreSQL never sends; `answer` is its first line, printable. */
@@ -193,7 +196,9 @@ function leaveQuietly(
  */
 function classify(bytes: Uint8Array): Exclude<ProbeResult, { kind: "closed" }> {
   const first = bytes[0];
-  if (bytes.length === 1 && (first === S || first === N)) return { kind: "postgres" };
+  if (bytes.length === 1 && (first === S || first === N)) {
+    return { kind: "postgres", tls: first === S };
+  }
   if (first === E && bytes.length >= 5) {
     const length = new DataView(bytes.buffer, bytes.byteOffset + 1, 4).getUint32(0);
     if (length >= 5 && length < 65_536) return { kind: "postgres" };

@@ -14,6 +14,7 @@
  */
 import { errorMessage, TerminalError, TransientError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
+import { parseConnectionUrl } from "../shared/connection_url.ts";
 import { redactUrl } from "../shared/redact_url.ts";
 import { ensureEmbeddedWarehouse } from "./embedded_postgres.ts";
 import { probeServer, type ServerAddress } from "./server_probe.ts";
@@ -73,6 +74,7 @@ export async function openWarehouse(
   const log = `${target.embeddedDir}/postgres.log`;
   const context: OpeningContext = {
     displayUrl,
+    sslmode: parseConnectionUrl(url).params.sslmode,
     hint: embedded ? `see ${log}` : "is PostgreSQL running, and is DATABASE_URL right?",
     wrongServerHint: embedded
       ? `another program may hold the embedded warehouse's port; see ${log}`
@@ -102,6 +104,8 @@ interface OpeningContext {
   readonly hint: string;
   /** What to check when the server at the URL is not PostgreSQL. */
   readonly wrongServerHint: string;
+  /** `DATABASE_URL`'s `sslmode`, when it has one. */
+  readonly sslmode: string | undefined;
 }
 
 /**
@@ -131,6 +135,15 @@ async function probe(sql: Sql, deadline: AbortSignal, context: OpeningContext): 
   const server = `the server at ${context.displayUrl}`;
   switch (result.kind) {
     case "postgres":
+      if (result.tls === false && (parsed.ssl === "require" || typeof parsed.ssl === "object")) {
+        throw new TerminalError(
+          `${server} does not accept TLS connections (it declined the SSLRequest), and ` +
+            `DATABASE_URL asks for TLS (sslmode=${
+              context.sslmode ?? "verify-full"
+            }): turn ssl on ` +
+            "in the server's postgresql.conf, or set sslmode=prefer in DATABASE_URL",
+        );
+      }
       return;
     case "unreachable":
       throw new TransientError(
