@@ -15,7 +15,12 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { failureClassOfExit } from "../tasks/shared/errors.ts";
+import {
+  errorMessage,
+  failureClassOf,
+  failureClassOfExit,
+  UsageError,
+} from "../tasks/shared/errors.ts";
 import type { Logger } from "../tasks/shared/logger.ts";
 import { DENO_JSON, projectPath } from "../tasks/shared/paths.ts";
 import { SecretMask } from "../tasks/shared/secret_mask.ts";
@@ -135,11 +140,22 @@ export class PipelineRunner {
       }
       const runId = await this.#ledger.startRun({ pipeline, ds, trigger: request.trigger });
       logger.info("run started", { pipeline, ds, run_id: runId, trigger: request.trigger });
-      const failed = await this.#runTasks(definition, {
-        ds,
-        runId,
-        ...(request.allowAnyDate ? { allowAnyDate: true } : {}),
-      });
+      let failed: { error: string; failure: Failure } | undefined;
+      try {
+        failed = await this.#runTasks(definition, {
+          ds,
+          runId,
+          ...(request.allowAnyDate ? { allowAnyDate: true } : {}),
+        });
+      } catch (error) {
+        // Whatever failed here (a log folder that cannot be made, the ledger itself), the run's
+        // row is closed before the error goes on: no exited process leaves it `running`.
+        await this.#closeAfter(error, async () => {
+          await this.#ledger.finishRun(runId, { state: "failed", ...this.#failureOf(error) });
+          await this.#options.alerts?.runFinished(runId);
+        });
+        throw error;
+      }
       await this.#ledger.finishRun(
         runId,
         failed === undefined ? { state: "succeeded" } : { state: "failed", ...failed },
@@ -239,13 +255,20 @@ export class PipelineRunner {
       task.name,
       `${attempt.runId}-try${attempt.tryNumber}.log`,
     );
-    await Deno.mkdir(dirname(logPath), { recursive: true });
+    await Deno.mkdir(dirname(logPath), { recursive: true }).catch((error) => {
+      throw new UsageError(
+        `cannot make the try's log folder ${dirname(logPath)}: ${errorMessage(error)}; ` +
+          "DATA_DIR/logs must be a directory the pipeline can write (move what is in the way)",
+        { cause: error },
+      );
+    });
     await this.#ledger.startTry({
       runId: attempt.runId,
       task: task.name,
       tryNumber: attempt.tryNumber,
       logPath,
     });
+    const key = { runId: attempt.runId, task: task.name, tryNumber: attempt.tryNumber };
     logger.info("task started", {
       pipeline: attempt.pipeline,
       ds: attempt.ds,
@@ -254,12 +277,24 @@ export class PipelineRunner {
       log: logPath,
     });
     const started = performance.now();
-    const outcome = await this.#spawn(task, { ...attempt, logPath });
+    let outcome: Omit<TryOutcome, "durationMs">;
+    try {
+      outcome = await this.#spawn(task, { ...attempt, logPath });
+    } catch (error) {
+      // The try's row is closed before the error goes on, as the run's is.
+      await this.#closeAfter(error, () =>
+        this.#ledger.finishTry(key, {
+          state: "failed",
+          exitCode: null,
+          durationMs: performance.now() - started,
+          rows: null,
+          warning: null,
+          ...this.#failureOf(error),
+        }));
+      throw error;
+    }
     const result: TryOutcome = { ...outcome, durationMs: performance.now() - started };
-    await this.#ledger.finishTry(
-      { runId: attempt.runId, task: task.name, tryNumber: attempt.tryNumber },
-      result,
-    );
+    await this.#ledger.finishTry(key, result);
     (result.state === "succeeded" ? logger.info : logger.warn).call(
       logger,
       `task ${result.state}`,
@@ -275,6 +310,23 @@ export class PipelineRunner {
       },
     );
     return result;
+  }
+
+  /** What a thrown error makes of a run or try: its message, masked, and its class. */
+  #failureOf(error: unknown): { error: string; failure: Failure } {
+    return { error: this.#mask.redact(errorMessage(error)), failure: failureClassOf(error) };
+  }
+
+  /** Runs `close`; an error of its own is logged, so the error that led here is the one thrown. */
+  async #closeAfter(cause: unknown, close: () => Promise<void>): Promise<void> {
+    try {
+      await close();
+    } catch (error) {
+      this.#options.logger.error("could not record a failure in the ledger", {
+        error: errorMessage(error),
+        cause: errorMessage(cause),
+      });
+    }
   }
 
   /** Runs the task's process; its output goes to the log file (and stderr when echoing). */

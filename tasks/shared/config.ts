@@ -302,6 +302,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
         `(got ${v.FRESHNESS_ERROR_AFTER}m and ${v.FRESHNESS_WARN_AFTER}m)`,
     );
   }
+  checkDataDir(v.DATA_DIR);
   return deepFreeze({
     dataDir: v.DATA_DIR,
     warehouse: { url: v.DATABASE_URL, embeddedDir: resolve(v.DATA_DIR, "warehouse") },
@@ -379,6 +380,37 @@ export function urlPasswords(url: string): string[] {
   }
   return [...found];
 }
+
+/**
+ * Throws a {@linkcode UsageError} naming `DATA_DIR` when it, or a folder the pipeline keeps in it,
+ * exists and is not a directory (or sits below a file): every task writes there, and would fail
+ * with a bare `Not a directory (os error 20)`. A folder not there yet is made when needed.
+ */
+function checkDataDir(dataDir: string): void {
+  for (const [path, name] of DATA_DIR_FOLDERS.map((sub) => [resolve(dataDir, sub), sub] as const)) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      if (!(error instanceof Deno.errors.NotADirectory)) throw error;
+      throw new UsageError(
+        `invalid configuration: DATA_DIR ${JSON.stringify(dataDir)} lies below a file, not a ` +
+          "directory; set DATA_DIR to a directory (or a path where one can be made)",
+      );
+    }
+    if (!info.isDirectory) {
+      const what = name === "." ? "DATA_DIR" : `DATA_DIR/${name}`;
+      throw new UsageError(
+        `invalid configuration: ${what} (${path}) is a file, not a directory; set DATA_DIR to a ` +
+          `directory, or move the file away`,
+      );
+    }
+  }
+}
+
+/** DATA_DIR itself and the folders the pipeline writes in it. */
+const DATA_DIR_FOLDERS = [".", "logs", "raw"];
 
 function deepFreeze<T extends object>(value: T): T {
   for (const child of Object.values(value)) {
