@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { TerminalError } from "../shared/errors.ts";
 import { MIGRATIONS_DIR } from "../shared/paths.ts";
-import type { Sql } from "./sql_client.ts";
+import type { Sql, TransactionSql } from "./sql_client.ts";
 
 /** One migration file. */
 export interface Migration {
@@ -141,15 +141,88 @@ export async function setAnalystPassword(sql: Sql, password: string): Promise<vo
  */
 export const PIPELINE_SCHEMAS = ["raw", "meta", "staging", "analytics"] as const;
 
+/** What {@linkcode resetWarehouse} did. */
+export interface ResetOutcome {
+  /** False when objects outside the schemas depend on them and `cascade` was not given. */
+  readonly dropped: boolean;
+  /** Those objects, as PostgreSQL names them (`view public.v`), dropped too when `dropped`. */
+  readonly outside: readonly string[];
+}
+
 /**
  * Drops every schema the pipeline owns, with all their data: the explicit, confirmed path
- * behind `deno task reset --yes`. Never called by another task.
+ * behind `deno task reset --yes`. Never called by another task. When objects outside those
+ * schemas depend on them (a view in `public` over `raw.users`, a foreign key to it), nothing is
+ * dropped unless `cascade`: `drop schema … cascade` would take them silently.
  */
-export async function resetWarehouse(sql: Sql): Promise<void> {
-  await sql.begin(async (tx) => {
+export async function resetWarehouse(
+  sql: Sql,
+  options: { cascade: boolean },
+): Promise<ResetOutcome> {
+  return await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext('randomuser-elt:migrate'))`;
+    const outside = await dependentsOutside(tx, PIPELINE_SCHEMAS);
+    if (outside.length > 0 && !options.cascade) return { dropped: false, outside };
     for (const schema of PIPELINE_SCHEMAS) await tx`drop schema if exists ${tx(schema)} cascade`;
+    return { dropped: true, outside };
   });
+}
+
+/**
+ * The objects outside `schemas` that depend, directly or through others, on objects in them —
+ * what `drop schema … cascade` would drop besides the schemas' own. A view's rule stands for its
+ * view; an object without a schema of its own (a default, a trigger, a policy) belongs to its
+ * table's; one with none at all (a cast) counts as outside.
+ */
+async function dependentsOutside(
+  sql: TransactionSql,
+  schemas: readonly string[],
+): Promise<string[]> {
+  const rows = await sql<{ object: string }[]>`
+    with recursive found (classid, objid, part) as (
+      select 'pg_namespace'::regclass::oid, oid, false from pg_namespace
+      where nspname = any(${schemas})
+      union
+      select
+        case when d.classid = 'pg_rewrite'::regclass then 'pg_class'::regclass::oid
+          else d.classid end,
+        case when d.classid = 'pg_rewrite'::regclass
+          then (select ev_class from pg_rewrite where oid = d.objid) else d.objid end,
+        d.deptype = 'i'
+      from pg_depend as d join found as f on d.refclassid = f.classid and d.refobjid = f.objid
+      where d.deptype in ('n', 'a', 'i')
+    ),
+    placed as (
+      select classid, objid, case classid
+        when 'pg_class'::regclass then (select relnamespace from pg_class where oid = objid)
+        when 'pg_type'::regclass then (select typnamespace from pg_type where oid = objid)
+        when 'pg_proc'::regclass then (select pronamespace from pg_proc where oid = objid)
+        when 'pg_constraint'::regclass then
+          (select connamespace from pg_constraint where oid = objid)
+        when 'pg_attrdef'::regclass then (select c.relnamespace from pg_attrdef as a
+          join pg_class as c on c.oid = a.adrelid where a.oid = objid)
+        when 'pg_trigger'::regclass then (select c.relnamespace from pg_trigger as t
+          join pg_class as c on c.oid = t.tgrelid where t.oid = objid)
+        when 'pg_policy'::regclass then (select c.relnamespace from pg_policy as p
+          join pg_class as c on c.oid = p.polrelid where p.oid = objid)
+        when 'pg_statistic_ext'::regclass then
+          (select stxnamespace from pg_statistic_ext where oid = objid)
+        when 'pg_default_acl'::regclass then
+          (select defaclnamespace from pg_default_acl where oid = objid)
+        when 'pg_namespace'::regclass then objid
+        end as namespace
+      from found
+      -- A part of another object (a toast table, a view's row type, a foreign key's triggers)
+      -- goes with it: only what it belongs to is listed.
+      where not part
+    )
+    select distinct (pg_identify_object(p.classid, p.objid, 0)).type || ' ' ||
+      (pg_identify_object(p.classid, p.objid, 0)).identity as object
+    from placed as p left join pg_namespace as n on n.oid = p.namespace
+    -- Toast tables and their indexes go with the table they serve, listed or ours.
+    where n.nspname is null or not (n.nspname = any(${schemas}) or n.nspname = 'pg_toast')
+    order by 1`;
+  return rows.map((row) => row.object);
 }
 
 /** The first statement of `sql` that would destroy data, ignoring comments and literals. */
