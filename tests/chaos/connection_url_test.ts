@@ -5,20 +5,13 @@
  * server without TLS is terminal (exit 3) and says so. The warehouse is unchanged by each failure.
  */
 import assert from "node:assert/strict";
-import { assertExit, assertStderrLine } from "../helpers/pipeline_fixture.ts";
+import { assertExit, assertStderrLine, errorLine } from "../helpers/pipeline_fixture.ts";
 import { startPlainProxy } from "../helpers/plain_proxy.ts";
 import { warehouseState } from "../helpers/warehouse_state.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { createChaosFixture, secondsSince } from "./chaos_fixture.ts";
 
 const SECRET = "Query-secret-4242";
-
-/** The one `error:` line of `stderr`. */
-function errorLine(stderr: string): string {
-  const lines = stderr.split("\n").filter((line) => line.startsWith("error: "));
-  assert.equal(lines.length, 1, stderr);
-  return lines[0]!;
-}
 
 Deno.test("a DATABASE_URL with an IPv6 host in brackets connects, and the pipeline runs through it", async () => {
   const started = performance.now();

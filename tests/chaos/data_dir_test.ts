@@ -5,19 +5,12 @@
  * `failed` — no row is left `running` by a process that has exited.
  */
 import assert from "node:assert/strict";
-import { assertExit } from "../helpers/pipeline_fixture.ts";
+import { assertExit, errorLine } from "../helpers/pipeline_fixture.ts";
 import { warehouseState } from "../helpers/warehouse_state.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { createChaosFixture, secondsSince } from "./chaos_fixture.ts";
 
 const USERS = 100;
-
-/** The one `error:` line of `stderr`. */
-function errorLine(stderr: string): string {
-  const lines = stderr.split("\n").filter((line) => line.startsWith("error: "));
-  assert.equal(lines.length, 1, stderr);
-  return lines[0]!;
-}
 
 Deno.test("a DATA_DIR that is a file, or holds files where folders go, is exit 2 and leaves no run running", async () => {
   const started = performance.now();

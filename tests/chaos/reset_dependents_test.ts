@@ -5,19 +5,12 @@
  * it, it drops them with the schemas and says which it dropped.
  */
 import assert from "node:assert/strict";
-import { assertExit } from "../helpers/pipeline_fixture.ts";
+import { assertExit, errorLine } from "../helpers/pipeline_fixture.ts";
 import { warehouseState } from "../helpers/warehouse_state.ts";
 import { recordChaos } from "./chaos_report.ts";
 import { createChaosFixture, secondsSince } from "./chaos_fixture.ts";
 
 const USERS = 100;
-
-/** The one `error:` line of `stderr`. */
-function errorLine(stderr: string): string {
-  const lines = stderr.split("\n").filter((line) => line.startsWith("error: "));
-  assert.equal(lines.length, 1, stderr);
-  return lines[0]!;
-}
 
 Deno.test("reset refuses while objects outside its schemas depend on them, and --cascade drops them saying so", async () => {
   const started = performance.now();

@@ -87,6 +87,15 @@ export function assertExit(result: TaskResult, code: number): void {
   }
 }
 
+/** The one `error:` line of `stderr`, asserting there is exactly one (the exit-code contract). */
+export function errorLine(stderr: string): string {
+  const lines = stderr.split(/\r?\n/).filter((line) => line.startsWith("error: "));
+  if (lines.length !== 1) {
+    throw new Error(`expected one error: line, got ${lines.length}\n--- stderr\n${stderr}`);
+  }
+  return lines[0]!;
+}
+
 /**
  * Asserts that one line of `stderr` matches `pattern` (anchored patterns anchor to that line):
  * the runtime may print lines of its own around ours, so a test never relies on where the
