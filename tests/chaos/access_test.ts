@@ -1,5 +1,5 @@
 /**
- * Access: the analyst role reads the marts and nothing else; the warehouse password never shows
+ * Access: the analyst role reads the marts and nothing else, no credential and no personal data; the warehouse password never shows
  * in anything the pipeline prints, logs or records; the sources build no SQL out of values; the
  * containers run as a non-root user.
  */
@@ -10,6 +10,7 @@ import { assertExit } from "../helpers/pipeline_fixture.ts";
 import { testServerUrl } from "../helpers/test_warehouse.ts";
 import { connect } from "../../tasks/warehouse/sql_client.ts";
 import { recordChaos } from "./chaos_report.ts";
+import { personalDataAnalystReads } from "../helpers/analyst_exposure.ts";
 import { type ChaosFixture, createChaosFixture, delay, secondsSince } from "./chaos_fixture.ts";
 import { PROJECT_ROOT, projectPath } from "../../tasks/shared/paths.ts";
 
@@ -163,9 +164,11 @@ Deno.test("the analyst role reads the marts and cannot read raw or meta or write
       "read meta.dbt_runs": analyst`select count(*) from meta.dbt_runs`,
       "read meta.schema_migrations": analyst`select count(*) from meta.schema_migrations`,
       "read the staging view": analyst`select count(*) from staging.stg_randomuser__users`,
+      "read names and emails in staging":
+        analyst`select first_name, last_name, email from staging.stg_randomuser__users`,
       "insert into a mart": analyst`insert into analytics.dim_gender (gender_key, gender)
         values ('x', 'x')`,
-      "update a mart": analyst`update analytics.dim_user set email = 'x'`,
+      "update a mart": analyst`update analytics.dim_user set title = 'x'`,
       "delete from a mart": analyst`delete from analytics.fct_users`,
       "truncate a mart": analyst`truncate analytics.fct_users`,
       "alter a mart": analyst`alter table analytics.fct_users add column x int`,
@@ -203,6 +206,8 @@ Deno.test("the analyst role reads the marts and cannot read raw or meta or write
       .map((grant) => grant.relation),
     [],
   );
+  // Nor any credential or personal data, by column name or by value, in any schema it reads.
+  assert.deepEqual(await personalDataAnalystReads(fixture.db.sql), []);
   const [creates] = await fixture.db.sql<{ schemas: string[]; database: boolean }[]>`
     select array(select nspname::text from pg_namespace
                  where has_schema_privilege('analyst', oid, 'create')) as schemas,

@@ -91,10 +91,11 @@ Deno.test("hostile names and addresses arrive byte for byte in raw.users and the
   const marts = await fixture.db.sql<
     { id: string; first_name: string; last_name: string; city: string; street_name: string }[]
   >`
-    select u.user_id::text as id, u.first_name, u.last_name, l.city, l.street_name
+    select u.user_id::text as id, s.first_name, s.last_name, l.city, l.street_name
     from analytics.fct_users as f
     join analytics.dim_user as u using (user_key)
     join analytics.dim_location as l using (location_key)
+    join staging.stg_randomuser__users as s on s.user_id = u.user_id -- names stay in staging
     where u.user_id = any(${ids}::uuid[])`;
   const rawById = new Map(raw.map((row) => [row.id, row]));
   const martById = new Map(marts.map((row) => [row.id, row]));

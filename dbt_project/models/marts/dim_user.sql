@@ -1,4 +1,6 @@
--- One row per user: who they are. No credentials (they never leave staging).
+-- One row per user: who they are as the business asked about them. No credentials and no personal
+-- data (names, email, username, phone, cell, national id, pictures): those stay in raw and
+-- staging, which only the pipeline role reads.
 with users as (
     select * from {{ ref('stg_randomuser__users') }}
 )
@@ -6,17 +8,5 @@ with users as (
 select
     {{ surrogate_key(['user_id']) }} as user_key,
     user_id,
-    title,
-    first_name,
-    last_name,
-    concat_ws(' ', first_name, last_name) as full_name,
-    email,
-    username,
-    phone,
-    cell,
-    national_id_name,
-    national_id_value,
-    picture_large,
-    picture_medium,
-    picture_thumbnail
+    title
 from users
