@@ -43,7 +43,9 @@ export interface PipelineBenchResult {
 /** Runs the benchmark; see the module documentation. */
 export async function benchPipeline(options: PipelineBenchOptions): Promise<PipelineBenchResult> {
   const { db } = options;
-  await using api = await startFakeRandomUser({ now: new Date("2026-01-01T00:00:00Z") });
+  await using api = await startFakeRandomUser({
+    now: new Date(new Date().toISOString().slice(0, 10)),
+  });
   options.logger.info("running the pipelines", { users: options.users, ds: options.ds });
   const run = await runTimed(denoScript("pipelines/cli.ts", ["run", "all", "--ds", options.ds]), {
     cwd: options.workspace,

@@ -47,7 +47,7 @@ const EXPECTED_CHARTS: Record<string, { display: string; settings: Record<string
   },
   registrations_by_year: {
     display: "line",
-    settings: { "graph.dimensions": ["registration_year"], "graph.metrics": ["users"] },
+    settings: { "graph.dimensions": ["registration_year"], "graph.metrics": ["registrations"] },
   },
   age_distribution_by_gender: {
     display: "bar",
@@ -246,7 +246,7 @@ Deno.test("provisioning draws every analysis as the report does, syncs dbt's des
     }
     assert.ok(described > 50, `${described} described columns`);
     const state = await (await fetch(`${metabase.url}/_fake/state`)).json();
-    const fact = state.tables.find((table: { name: string }) => table.name === "fct_users");
+    const fact = state.tables.find((table: { name: string }) => table.name === "fct_registrations");
     assert.match(fact.description, /Grain/);
   });
 

@@ -69,11 +69,11 @@ async function runPipeline(fixture: PipelineFixture): Promise<void> {
   );
   // A city name that is an HTML injection: the report must show it as text, not run it.
   await fixture.db.sql`
-    update analytics.dim_location set city = ${HOSTILE_CITY}
-    where city = (
-      select l.city from analytics.fct_users f
-      join analytics.dim_location l using (location_key)
-      group by l.city order by count(*) desc, l.city limit 1)`;
+    update analytics.dim_geography set city = ${HOSTILE_CITY}
+    where geography_key = (
+      select g.geography_key from analytics.fct_registrations f
+      join analytics.dim_geography g using (geography_key)
+      group by g.geography_key order by count(*) desc, g.geography_key limit 1)`;
 }
 
 Deno.test("report answers every analysis with a chart and a table, equal to the SQL answers", async (t) => {
@@ -114,8 +114,9 @@ Deno.test("report answers every analysis with a chart and a table, equal to the 
   await t.step("the header tells how fresh the data is", () => {
     const header = document.querySelector("header")?.textContent ?? "";
     assert.match(header, /Latest load date\s*2026-01-02/);
-    assert.match(header, /Users \(fct_users\)\s*2,000/);
-    for (const mart of ["fct_users", "dim_user", "dim_nationality", "dim_date"]) {
+    assert.match(header, /Ages as of\s*2026-01-02/);
+    assert.match(header, /Users \(dim_user\)\s*2,000/);
+    for (const mart of ["fct_registrations", "fct_load_batches", "dim_user", "dim_date"]) {
       assert.match(header, new RegExp(`${mart}\\s*[\\d,]+`));
     }
   });
@@ -254,7 +255,7 @@ Deno.test("report answers every analysis with a chart and a table, equal to the 
     await writeCatalog(dir, { by_ds: "Users of one ds?" });
     await Deno.writeTextFile(
       join(dir, "by_ds.sql"),
-      "select count(*) from {{ ref('fct_users') }} where load_date = '{{ var(\"ds\") }}'",
+      "select count(*) from {{ ref('dim_user') }} where load_date = '{{ var(\"ds\") }}'",
     );
     const result = await fixture.run("report", ["--analyses", dir]);
     assertExit(result, 3);

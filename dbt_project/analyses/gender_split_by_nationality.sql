@@ -2,10 +2,10 @@ with counts as (
     select
         nationalities.country,
         genders.label as gender,
-        count(*) as users
-    from {{ ref('fct_users') }} as facts
-    join {{ ref('dim_nationality') }} as nationalities on nationalities.nationality_key = facts.nationality_key
-    join {{ ref('dim_gender') }} as genders on genders.gender_key = facts.gender_key
+        sum(registrations.registrations) as users
+    from {{ ref('fct_registrations') }} as registrations
+    join {{ ref('dim_nationality') }} as nationalities on nationalities.nationality_key = registrations.nationality_key
+    join {{ ref('dim_gender') }} as genders on genders.gender_key = registrations.gender_key
     group by nationalities.country, genders.label
 )
 

@@ -1,9 +1,22 @@
-select
-    locations.city,
-    locations.country,
-    count(*) as users
-from {{ ref('fct_users') }} as facts
-join {{ ref('dim_location') }} as locations on locations.location_key = facts.location_key
-group by locations.city, locations.country
-order by users desc, locations.city, locations.country
-limit 10
+-- A city is a city in its state (there are several Springfields); the 10 with the most users,
+-- and any tied with the tenth.
+with counts as (
+    select
+        places.city,
+        places.state,
+        places.country,
+        sum(registrations.registrations) as users
+    from {{ ref('fct_registrations') }} as registrations
+    join {{ ref('dim_geography') }} as places on places.geography_key = registrations.geography_key
+    group by places.city, places.state, places.country
+),
+
+ranked as (
+    select *, rank() over (order by users desc) as place
+    from counts
+)
+
+select city, state, country, users
+from ranked
+where place <= 10
+order by users desc, country, state, city

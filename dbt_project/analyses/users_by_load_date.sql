@@ -1,7 +1,10 @@
 select
-    dates.date_day as load_date,
-    count(*) as users
-from {{ ref('fct_users') }} as facts
-join {{ ref('dim_date') }} as dates on dates.date_key = facts.load_date_key
-group by dates.date_day
-order by dates.date_day
+    dates.load_date,
+    batches.rows_delivered as users,
+    batches.inserted,
+    batches.updated,
+    batches.deleted
+from {{ ref('fct_load_batches') }} as batches
+join {{ ref('dim_load_date') }} as dates on dates.load_date_key = batches.load_date_key
+where batches.is_latest_for_ds
+order by dates.load_date

@@ -2,13 +2,19 @@
 -- credential or personal data: a password, salt or hash, a name, email, username, phone, cell,
 -- national id or picture URL. It runs after every mart is built (the refs below), so it judges
 -- this build's marts, not what an earlier version left.
+-- depends_on: {{ ref('as_of_date') }}
 -- depends_on: {{ ref('dim_age_group') }}
+-- depends_on: {{ ref('dim_birth_date') }}
 -- depends_on: {{ ref('dim_date') }}
 -- depends_on: {{ ref('dim_gender') }}
--- depends_on: {{ ref('dim_location') }}
+-- depends_on: {{ ref('dim_geography') }}
+-- depends_on: {{ ref('dim_load_date') }}
 -- depends_on: {{ ref('dim_nationality') }}
+-- depends_on: {{ ref('dim_registration_date') }}
 -- depends_on: {{ ref('dim_user') }}
--- depends_on: {{ ref('fct_users') }}
+-- depends_on: {{ ref('dim_user_age') }}
+-- depends_on: {{ ref('fct_load_batches') }}
+-- depends_on: {{ ref('fct_registrations') }}
 select
     namespaces.nspname as schema_name,
     relations.relname as relation_name,

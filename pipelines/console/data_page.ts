@@ -1,5 +1,5 @@
 /**
- * The console's data page: rows per logical date in `raw.users` and `fct_users` with the rejects
+ * The console's data page: rows per logical date in `raw.users` and `dim_user` with the rejects
  * of each date's extract, the latest loads from `meta.load_batches` (inserted, updated, deleted,
  * unchanged) and the latest dbt builds from `meta.dbt_runs`.
  *
@@ -35,14 +35,14 @@ function days(data: DataOverview): Html {
   const table = dataTable(data.days, [
     { heading: "ds", cell: (day) => day.ds },
     { heading: "raw.users", kind: "num", cell: (day) => formatCount(day.rawRows) },
-    { heading: "fct_users", kind: "num", cell: (day) => formatCount(day.factRows) },
+    { heading: "dim_user", kind: "num", cell: (day) => formatCount(day.factRows) },
     { heading: "Rejects", kind: "num", cell: (day) => formatCount(day.rejects) },
     { heading: "Repeated ids", kind: "num", cell: (day) => formatCount(day.duplicates) },
   ], (day) =>
     html`
       data-ds="${day.ds}"
     `);
-  const fact = data.factProblem ? ` fct_users: ${data.factProblem}.` : "";
+  const fact = data.factProblem ? ` dim_user: ${data.factProblem}.` : "";
   return html`<section><h2>Rows by logical date</h2>
 <p class="muted">The latest logical dates with a run or a load. Rejects and repeated ids come from
 each date's landing manifest (— when it is not on this host).${fact}</p>${table}</section>`;

@@ -116,7 +116,7 @@ export interface DbtRun {
 /** The data page's data. */
 export interface DataOverview {
   readonly days: readonly DataDay[];
-  /** Why `fct_users` could not be counted, if it could not (not built yet, say). */
+  /** Why `dim_user` could not be counted, if it could not (not built yet, say). */
   readonly factProblem: string | undefined;
   readonly loads: readonly LoadBatch[];
   readonly dbtRuns: readonly DbtRun[];
@@ -238,20 +238,20 @@ export class LedgerView {
     });
   }
 
-  /** Rows of `analytics.fct_users` per load date, or why they cannot be counted. */
+  /** Users of `analytics.dim_user` per load date (the ds that last delivered each), or why they cannot be counted. */
   async #factRows(
     dates: readonly string[],
   ): Promise<{ rows?: Map<string, number>; problem?: string }> {
     const sql = this.#sql;
-    const [table] = await sql`select to_regclass('analytics.fct_users') is not null as built`;
-    if (!table?.built) return { problem: "analytics.fct_users is not built yet" };
+    const [table] = await sql`select to_regclass('analytics.dim_user') is not null as built`;
+    if (!table?.built) return { problem: "analytics.dim_user is not built yet" };
     try {
       const rows = await sql<{ ds: string; rows: number }[]>`
-        select load_date::text as ds, count(*)::float8 as rows from analytics.fct_users
+        select load_date::text as ds, count(*)::float8 as rows from analytics.dim_user
         where load_date = any(${dates}::date[]) group by 1`;
       return { rows: new Map(rows.map((row) => [row.ds, row.rows])) };
     } catch (error) {
-      return { problem: `cannot count analytics.fct_users: ${errorMessage(error)}` };
+      return { problem: `cannot count analytics.dim_user: ${errorMessage(error)}` };
     }
   }
 

@@ -39,7 +39,7 @@ export class MartsNotBuiltError extends TerminalError {
   override name = "MartsNotBuiltError";
   constructor() {
     super(
-      `the marts are not built yet (no ${MARTS_SCHEMA}.fct_users in the warehouse): ` +
+      `the marts are not built yet (no ${MARTS_SCHEMA}.fct_registrations in the warehouse): ` +
         "run `deno task transform` first (or `deno task run`, which also migrates, extracts and " +
         "loads)",
     );
@@ -76,7 +76,7 @@ export async function asAnalyst<T>(sql: Sql, work: (tx: TransactionSql) => Promi
   return await sql.begin("isolation level repeatable read read only", async (tx) => {
     await tx`set local role ${tx(ANALYST_ROLE)}`;
     const [fact] = await tx<{ relation: string | null }[]>`
-      select to_regclass(${`${MARTS_SCHEMA}.fct_users`})::text as relation`;
+      select to_regclass(${`${MARTS_SCHEMA}.fct_registrations`})::text as relation`;
     if (!fact?.relation) throw new MartsNotBuiltError();
     return await work(tx);
   }) as T;

@@ -90,7 +90,8 @@ function renderHeader(freshness: Freshness, generatedAt: Date, questions: number
   const stamp = generatedAt.toISOString().slice(0, 19).replace("T", " ");
   const facts = [
     ["Latest load date", freshness.latestLoadDate ?? "none"],
-    ["Users (fct_users)", integerFormat.format(freshness.users)],
+    ["Ages as of", freshness.latestLoadDate ?? "none"],
+    ["Users (dim_user)", integerFormat.format(freshness.users)],
     ["Load dates", integerFormat.format(freshness.loadDates)],
     ["Questions", String(questions)],
     ["Generated (UTC)", stamp],

@@ -22,7 +22,7 @@ export interface Answer {
   readonly rows: readonly (readonly (string | null)[])[];
 }
 
-/** How fresh the marts are: the latest load date, how many, users, rows per mart. */
+/** How fresh the marts are: the latest load date (ages are as of it), how many, users, rows per mart. */
 export interface Freshness {
   readonly latestLoadDate: string | null;
   readonly loadDates: number;
@@ -54,9 +54,10 @@ export async function askQuestions(
 
 async function readFreshness(tx: TransactionSql): Promise<Freshness> {
   const [summary] = await tx<{ latest: string | null; load_dates: number; users: number }[]>`
-    select max(load_date)::text as latest, count(distinct load_date)::int as load_dates,
-           count(*)::int as users
-    from ${tx(MARTS_SCHEMA)}.fct_users`;
+    select (select max(as_of_date)::text from ${tx(MARTS_SCHEMA)}.as_of_date) as latest,
+           (select count(distinct load_date)::int from ${tx(MARTS_SCHEMA)}.fct_load_batches
+            where status = 'succeeded') as load_dates,
+           (select count(*)::int from ${tx(MARTS_SCHEMA)}.dim_user) as users`;
   const relations = await tx<{ name: string }[]>`
     select table_name as name from information_schema.tables
     where table_schema = ${MARTS_SCHEMA} order by table_name`;

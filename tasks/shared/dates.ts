@@ -21,8 +21,8 @@ export interface DateBounds {
 
 /**
  * The first logical date a command accepts unless told otherwise (`--allow-any-date`), and the
- * earliest `PIPELINE_START_DATE`: older dates are typos (`0000-01-01`), and each one loaded
- * stretches the `dim_date` calendar back to it.
+ * earliest `PIPELINE_START_DATE`: older dates are typos (`0000-01-01`), and one loaded before
+ * 1900 fails the build's tests against the fixed `dim_date` calendar.
  */
 export const FIRST_LOGICAL_DATE = "2000-01-01";
 
@@ -43,7 +43,7 @@ export function todayUtc(now: Date = new Date()): string {
 /**
  * The logical dates a command accepts unless told otherwise: {@linkcode FIRST_LOGICAL_DATE} to
  * tomorrow (UTC), a day of slack for a person whose day has begun before UTC's. A later date
- * has no users yet, and each one loaded stretches the `dim_date` calendar forward to it.
+ * has no users yet.
  */
 export function logicalDateBounds(now: Date = new Date()): DateBounds {
   return { first: FIRST_LOGICAL_DATE, last: addDays(todayUtc(now), 1) };

@@ -240,7 +240,7 @@ Deno.test("airflow dags test loads and transforms a ds, the ledger agrees with A
   const loaded = await usersChecksum(fixture);
   assert.equal(loaded.rows, USERS);
   const [facts] = await fixture.db.sql`
-    select count(*)::int as n, min(load_date)::text as ds from analytics.fct_users`;
+    select count(*)::int as n, min(load_date)::text as ds from analytics.dim_user`;
   assert.deepEqual(facts, { n: USERS, ds });
   const marts = await martChecksums(fixture.db.sql);
   assert.ok(Object.keys(marts).length >= 5, `marts: ${Object.keys(marts)}`);

@@ -154,7 +154,7 @@ Deno.test("on the CeleryExecutor, with two workers that share no disk, both pipe
       }
       await assertUsersOf(fixture, [...first, transient]);
       const [facts] = await fixture.db.sql<{ n: number }[]>`
-      select count(distinct load_date)::int as n from analytics.fct_users
+      select count(distinct load_date)::int as n from analytics.dim_user
       where load_date in ${fixture.db.sql(first)}`;
       assert.equal(facts?.n, 3);
       // max_active_runs (the Variable: 3) held: never four extract_load runs at once.

@@ -151,7 +151,7 @@ Deno.test("the analyst role reads the marts and cannot read raw or meta or write
   const analyst = connect(url.href, { max: 1 });
   const refused: string[] = [];
   try {
-    const [facts] = await analyst`select count(*)::int as n from analytics.fct_users`;
+    const [facts] = await analyst`select count(*)::int as n from analytics.fct_registrations`;
     assert.equal(facts?.n, 300);
     const [users] = await analyst`select count(*)::int as n from analytics.dim_user`;
     assert.equal(users?.n, 300);
@@ -169,9 +169,9 @@ Deno.test("the analyst role reads the marts and cannot read raw or meta or write
       "insert into a mart": analyst`insert into analytics.dim_gender (gender_key, gender)
         values ('x', 'x')`,
       "update a mart": analyst`update analytics.dim_user set title = 'x'`,
-      "delete from a mart": analyst`delete from analytics.fct_users`,
-      "truncate a mart": analyst`truncate analytics.fct_users`,
-      "alter a mart": analyst`alter table analytics.fct_users add column x int`,
+      "delete from a mart": analyst`delete from analytics.fct_registrations`,
+      "truncate a mart": analyst`truncate analytics.fct_registrations`,
+      "alter a mart": analyst`alter table analytics.fct_registrations add column x int`,
       "drop a mart": analyst`drop table analytics.dim_user cascade`,
       "create in analytics": analyst`create table analytics.mine (x int)`,
       "create in public": analyst`create table public.mine (x int)`,

@@ -232,7 +232,7 @@ Deno.test("a scheduler killed by kill -9 mid-run: the next start marks the orpha
   ]);
   const users = await fixture.rawUsers();
   assert.deepEqual([users.rows, users.ids], [300, 300]);
-  const [facts] = await fixture.db.sql`select count(*)::int as n from analytics.fct_users`;
+  const [facts] = await fixture.db.sql`select count(*)::int as n from analytics.fct_registrations`;
   assert.equal(facts?.n, 300);
   await recordChaos("crashes", {
     scenario: "kill -9 of the scheduler (and its task) mid-run",

@@ -91,12 +91,12 @@ Deno.test("hostile names and addresses arrive byte for byte in raw.users and the
   const marts = await fixture.db.sql<
     { id: string; first_name: string; last_name: string; city: string; street_name: string }[]
   >`
-    select u.user_id::text as id, s.first_name, s.last_name, l.city, l.street_name
-    from analytics.fct_users as f
-    join analytics.dim_user as u using (user_key)
-    join analytics.dim_location as l using (location_key)
-    join staging.stg_randomuser__users as s on s.user_id = u.user_id -- names stay in staging
-    where u.user_id = any(${ids}::uuid[])`;
+    select f.user_id::text as id, s.first_name, s.last_name, g.city, s.street_name
+    from analytics.fct_registrations as f
+    join analytics.dim_geography as g using (geography_key)
+    -- Names and streets stay in staging, where the analyst cannot read them.
+    join staging.stg_randomuser__users as s on s.user_id = f.user_id
+    where f.user_id = any(${ids}::uuid[])`;
   const rawById = new Map(raw.map((row) => [row.id, row]));
   const martById = new Map(marts.map((row) => [row.id, row]));
   const encoder = new TextEncoder();
@@ -123,7 +123,7 @@ Deno.test("hostile names and addresses arrive byte for byte in raw.users and the
 
   const users = await fixture.rawUsers();
   assert.deepEqual([users.rows, users.ids], [expected, expected]);
-  const [facts] = await fixture.db.sql`select count(*)::int as n from analytics.fct_users`;
+  const [facts] = await fixture.db.sql`select count(*)::int as n from analytics.fct_registrations`;
   assert.equal(facts?.n, expected);
   assert.equal(exact, HOSTILE.length);
   await recordChaos("hostile", {

@@ -99,7 +99,7 @@ Deno.test("a dbt build whose sessions are terminated fails its try with a clear 
     "source_freshness#1:succeeded:0",
   ]);
   const [facts] = await fixture.db.sql<{ n: number; ids: number }[]>`
-    select count(*)::int as n, count(distinct user_key)::int as ids from analytics.fct_users`;
+    select count(*)::int as n, count(distinct user_id)::int as ids from analytics.fct_registrations`;
   assert.deepEqual(facts, { n: 500, ids: 500 });
   await recordChaos("warehouse", {
     scenario: "pg_terminate_backend of dbt's sessions during dbt build",

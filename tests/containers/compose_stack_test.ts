@@ -314,7 +314,7 @@ Deno.test({
         const [raw] = await admin`select count(*)::int as rows from raw.users where _ds = ${today}`;
         assert.equal(raw?.rows, USERS);
         const [fact] = await admin`
-          select count(*)::int as rows from analytics.fct_users where load_date = ${today}`;
+          select count(*)::int as rows from analytics.dim_user where load_date = ${today}`;
         assert.equal(fact?.rows, USERS);
         const marts = await admin<{ name: string }[]>`
           select table_name as name from information_schema.tables
@@ -325,7 +325,7 @@ Deno.test({
             select count(*)::int as rows from ${admin("analytics")}.${admin(mart.name)}`;
           assert.ok((count?.rows ?? 0) > 0, `analytics.${mart.name} is empty`);
         }
-        summary.push(`${USERS} rows in raw.users and fct_users, ${marts.length} marts filled`);
+        summary.push(`${USERS} rows in raw.users and dim_user, ${marts.length} marts filled`);
       });
 
       await step(
@@ -380,7 +380,10 @@ Deno.test({
             assert.ok(roles.every((role) => role), `${card.name} names its chart's columns`);
           }
           const marts = fake.tables.filter((table) => table.schema === "analytics");
-          assert.ok(marts.some((table) => table.name === "fct_users"), "fct_users is synced");
+          assert.ok(
+            marts.some((table) => table.name === "fct_registrations"),
+            "fct_registrations is synced",
+          );
           for (const table of marts.filter((table) => /^(dim|fct)_/.test(table.name))) {
             assert.ok(table.description, `${table.name} has dbt's description`);
             const described = table.fields.filter((field) => field.description).length;
@@ -399,13 +402,14 @@ Deno.test({
           { max: 1 },
         );
         try {
-          const [row] = await analyst`select count(*)::int as rows from analytics.fct_users`;
+          const [row] =
+            await analyst`select count(*)::int as rows from analytics.fct_registrations`;
           assert.equal(row?.rows, USERS);
           for (
             const statement of [
               analyst`select count(*) from raw.users`,
               analyst`select count(*) from meta.pipeline_runs`,
-              analyst`delete from analytics.fct_users`,
+              analyst`delete from analytics.fct_registrations`,
               analyst`create table analytics.mine (x int)`,
             ]
           ) {

@@ -30,8 +30,9 @@ Deno.test({
       DBT_RUNNER: "docker",
     });
     assertExit(result, 0);
-    assert.match(result.stdout, /transform ds=2026-01-01 runner=docker exit_code=0 models=8 /);
-    const [fact] = await fixture.db.sql`select count(*)::int as rows from analytics.fct_users`;
+    assert.match(result.stdout, /transform ds=2026-01-01 runner=docker exit_code=0 models=15 /);
+    const [fact] = await fixture.db
+      .sql`select count(*)::int as rows from analytics.fct_registrations`;
     assert.equal(fact?.rows, 500);
     const [run] = await fixture.db.sql`select runner, status from meta.dbt_runs`;
     assert.deepEqual(run, { runner: "docker", status: "succeeded" });

@@ -45,7 +45,9 @@ export interface PipelineFixture extends AsyncDisposable {
 
 /** Starts the fake API, creates a database and a workspace. */
 export async function createPipelineFixture(): Promise<PipelineFixture> {
-  const api = await startFakeRandomUser({ now: new Date("2026-11-27T00:00:00Z") });
+  // Ages as of the start of today (UTC), as the real API computes them on the day it answers:
+  // the build's test holds them within a year of the ages computed as of the load's day.
+  const api = await startFakeRandomUser({ now: new Date(new Date().toISOString().slice(0, 10)) });
   const db = await createTestDatabase();
   const workspace = await createWorkspace();
   const env = {

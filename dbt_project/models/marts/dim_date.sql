@@ -1,22 +1,9 @@
--- A calendar with one row per day, from the earliest birth date to the latest load date; it
--- plays three roles in fct_users (birth, registration and load date).
-with users as (
-    select * from {{ ref('stg_randomuser__users') }}
-),
-
-bounds as (
-    select
-        least(min({{ utc_date('born_at') }}), min({{ utc_date('registered_at') }}), min(load_date))
-            as first_day,
-        greatest(max({{ utc_date('born_at') }}), max({{ utc_date('registered_at') }}), max(load_date))
-            as last_day
-    from users
-),
-
-days as (
+-- A fixed calendar, 1900-01-01 to 2100-12-31: one row per day, whatever the data holds (a birth
+-- or registration date outside it fails the range tests, not a silently huge calendar). It plays
+-- three roles through dim_birth_date, dim_registration_date and dim_load_date.
+with days as (
     select day::date as date_day
-    from bounds
-    cross join generate_series(bounds.first_day, bounds.last_day, interval '1 day') as day
+    from generate_series(date '1900-01-01', date '2100-12-31', interval '1 day') as day
 )
 
 select

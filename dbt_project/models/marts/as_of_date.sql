@@ -1,0 +1,12 @@
+-- The day every age in the star is computed as of: the latest logical date that delivered a user
+-- still in raw.users. The data decides it, not the ds a build ran for, so a build covers every ds
+-- loaded before it began, and a backfill of an old date never ages the users backwards.
+with users as (
+    select * from {{ ref('stg_randomuser__users') }}
+)
+
+select
+    max(load_date) as as_of_date,
+    {{ date_key('max(load_date)') }} as as_of_date_key
+from users
+having count(*) > 0

@@ -1,0 +1,18 @@
+-- One row per registration: a user registering, on the day the API says, keyed to every
+-- dimension by what never changes (the user's uuid, the nationality code, the gender, the place,
+-- the UTC day). Keys are computed here as the dimensions compute them, so a relationships test
+-- finds a value no dimension holds (a nationality the seed lacks, a day off the calendar).
+with users as (
+    select * from {{ ref('stg_randomuser__users') }}
+)
+
+select
+    user_id,
+    {{ date_key(utc_date('registered_at')) }} as registration_date_key,
+    {{ date_key(utc_date('born_at')) }} as birth_date_key,
+    {{ surrogate_key(['nat_code']) }} as nationality_key,
+    {{ surrogate_key([gender_or_unknown('gender')]) }} as gender_key,
+    {{ surrogate_key(['country', 'state', 'city']) }} as geography_key,
+    registered_at,
+    1 as registrations
+from users
