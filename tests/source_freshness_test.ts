@@ -3,7 +3,7 @@
  * dbt source freshness of raw.users as the transform pipeline's last task and as
  * `deno task freshness`: pass, warn (the run succeeds, the warning is in the ledger, in
  * `deno task status` and in one alert) and error (exit 3, and through the pipeline one failure
- * alert), each check recorded.
+ * alert), each check recorded, and checks at once each read their own result.
  */
 import assert from "node:assert/strict";
 import { parseHTML } from "linkedom";
@@ -93,6 +93,15 @@ Deno.test("source freshness warns past FRESHNESS_WARN_AFTER through the pipeline
   );
   assert.doesNotMatch(passed.stderr, /^warning: /m);
 
+  // Checks at once (Airflow runs them so) share DATA_DIR/dbt/freshness: each reads its own result.
+  const together = await Promise.all(
+    [1, 2, 3].map(() => fixture.run("source_freshness", ["--ds", ds])),
+  );
+  for (const check of together) {
+    assertExit(check, 0);
+    assert.match(check.stdout, /^freshness ds=2026-01-02 status=pass /m);
+  }
+
   const checks = await fixture.db.sql`
     select status, round(age_seconds / 3600) as hours, warn_after_seconds, error_after_seconds
     from meta.source_freshness order by checked_at`;
@@ -102,6 +111,9 @@ Deno.test("source freshness warns past FRESHNESS_WARN_AFTER through the pipeline
       "warn 2 3600 10800",
       "error 2 1800 5400",
       "error 2 1800 5400",
+      "pass 2 93600 180000",
+      "pass 2 93600 180000",
+      "pass 2 93600 180000",
       "pass 2 93600 180000",
     ],
   );

@@ -71,9 +71,10 @@ export async function checkSourceFreshness(
   // next (a var that changes makes dbt parse the whole project again).
   const outDir = resolve(options.outDir, "freshness");
   const sourcesJson = resolve(outDir, "target", "sources.json");
-  const summary = await withAdvisoryLock(warehouse.sql, async () => {
+  // The result is read under the lock too: the next check removes it as it starts.
+  const { summary, result } = await withAdvisoryLock(warehouse.sql, async () => {
     await Deno.remove(sourcesJson).catch(ignoreNotFound);
-    return await runDbt(options.dbt, {
+    const summary = await runDbt(options.dbt, {
       warehouseUrl: warehouse.url,
       args: ["source", "freshness", "--select", SOURCE.select],
       env: {
@@ -83,6 +84,7 @@ export async function checkSourceFreshness(
       outDir,
       ...(options.logger ? { logger: options.logger } : {}),
     });
+    return { summary, result: await readResult(sourcesJson) };
   }, {
     // Checks share that directory: one at a time (per warehouse, as builds are).
     key: FRESHNESS_LOCK,
@@ -90,7 +92,7 @@ export async function checkSourceFreshness(
   });
   const check = {
     summary,
-    result: await readResult(sourcesJson),
+    result,
     warnAfterMinutes: options.warnAfterMinutes,
     errorAfterMinutes: options.errorAfterMinutes,
   };
