@@ -212,7 +212,18 @@ Deno.test("on the CeleryExecutor, with two workers that share no disk, both pipe
         `${seconds[0]!.toFixed(0)} s, transform ${seconds[1]!.toFixed(0)} s; at most ` +
         `${maxOverlap(el)} extract_load runs and ${fixture.api.peakInFlight} API requests at once`,
     );
-    assert.deepEqual(runs.filter((r) => r.state !== "success"), []);
+    const failed = runs.filter((r) => r.state !== "success");
+    if (failed.length > 0) {
+      // Say why: the ledger holds each failed try's error line.
+      const why = (await ledgerRuns(fixture)).filter((r) => r.state !== "succeeded");
+      assert.fail(
+        `${failed.length} backfill runs did not succeed: ${
+          failed.map((r) => r.run_id).join(", ")
+        }` +
+          `\nthe ledger's runs that did not succeed:\n${JSON.stringify(why, null, 1)}\n` +
+          await diagnose(),
+      );
+    }
     assert.ok(maxOverlap(el) <= BACKFILL_RUNS);
     // The pool: never more than API_CONCURRENCY requests in flight, over all runs together.
     assert.ok(fixture.api.peakInFlight >= 1 && fixture.api.peakInFlight <= API_CONCURRENCY);
