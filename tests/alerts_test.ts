@@ -275,9 +275,12 @@ Deno.test("the scheduler alerts stale data and a failure once, and a restarted s
     assertNoSecret(fixture, receiver, stderr.text);
   }
   assert.deepEqual(receiver.posts.map((p) => p.json?.kind), ["stale", "failure"]);
+  // The newest ds due: a day's run is due STALE_AFTER (6 h) past its 00:05 UTC schedule, so
+  // before 06:05 UTC that is yesterday's.
+  const due = todayUtc(new Date(Date.now() - (5 + 6 * 60) * 60_000));
   assert.deepEqual(fields(receiver.of("stale")[0], ["pipeline", "ds", "latest_ds"]), {
     pipeline: "extract_load",
-    ds: today,
+    ds: due,
     latest_ds: old,
   });
   assert.deepEqual(fields(receiver.of("failure")[0], ["ds", "task", "failure", "trigger"]), {
