@@ -274,7 +274,10 @@ Deno.test("airflow dags test loads and transforms a ds, the ledger agrees with A
 
   await both();
   assert.deepEqual(await usersChecksum(fixture), loaded);
-  assert.deepEqual(await martChecksums(fixture.db.sql), marts);
+  // Every mart is as it was but the load batches' fact, which records the second run's load too.
+  const { fct_load_batches: _before, ...unchanged } = marts;
+  const { fct_load_batches: _after, ...again } = await martChecksums(fixture.db.sql);
+  assert.deepEqual(again, unchanged);
   const allRuns = await ledger(fixture);
   assert.equal(allRuns.length, 4);
   assert.ok(allRuns.every((run) => run.state === "succeeded" && run.trigger === "airflow"));
