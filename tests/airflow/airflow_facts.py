@@ -1,14 +1,21 @@
 """Prints, as one line of JSON, what the Airflow test checks, as Airflow itself sees it.
 
-    python airflow_facts.py dags DAGS_FOLDER   the DAGs parsed from the folder, and import errors
+    python airflow_facts.py dags DAGS_FOLDER [ENVIRONMENTS]
+                                               Airflow's version, and the DAGs parsed from the
+                                               folder with their import errors: once, or once
+                                               per environment of the JSON list ENVIRONMENTS
+                                               (each added to this process's while the folder is
+                                               parsed), in one process rather than one each
     python airflow_facts.py runs DAG_ID        the DAG's runs in the metadata database, with every
                                                try of every task (earlier tries included)
 """
 
 import json
+import os
 import sys
 from datetime import datetime, timezone
 
+from airflow import __version__
 from airflow.dag_processing.dagbag import DagBag
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.serialization.encoders import coerce_to_core_timetable
@@ -74,6 +81,23 @@ def dags(folder):
     return {"import_errors": bag.import_errors, "dags": dags}
 
 
+def parsed_with(folder, environments):
+    """The folder parsed with each environment in turn, each added to this process's."""
+    results = []
+    for extra in environments:
+        saved = {name: os.environ.get(name) for name in extra}
+        os.environ.update(extra)
+        try:
+            results.append(dags(folder))
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    return {"version": __version__, "parsed": results}
+
+
 def runs(dag_id):
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
@@ -106,4 +130,8 @@ def runs(dag_id):
 
 if __name__ == "__main__":
     command, argument = sys.argv[1:3]
-    print(json.dumps(dags(argument) if command == "dags" else runs(argument)))
+    if command == "dags":
+        environments = json.loads(sys.argv[3]) if len(sys.argv) > 3 else [{}]
+        print(json.dumps(parsed_with(argument, environments)))
+    else:
+        print(json.dumps(runs(argument)))

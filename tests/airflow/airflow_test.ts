@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { airflowDagId, renderAirflowDags, writeAirflowDags } from "../../pipelines/airflow_dags.ts";
 import { definePipelines, type PipelineName } from "../../pipelines/definitions.ts";
 import { loadConfig } from "../../tasks/shared/config.ts";
-import { type AirflowRun, createAirflowHome } from "../helpers/airflow.ts";
+import { type AirflowDags, type AirflowRun, createAirflowHome } from "../helpers/airflow.ts";
 import { martChecksums } from "../helpers/mart_checksums.ts";
 import { startWebhookReceiver } from "../helpers/webhook_receiver.ts";
 import { urlPasswords } from "../../tasks/shared/config.ts";
@@ -92,20 +92,32 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
     dagsFolder: COMMITTED_DAGS,
     env: taskEnv(fixture),
   });
-  const version = await airflow.cli(["version"]);
-  assertExit(version, 0);
-  assert.match(version.stdout, /^3\.3\.2$/m);
-
   const errors = await airflow.cli(["dags", "list-import-errors", "--local", "-o", "json"]);
   assertExit(errors, 0);
   assert.equal(errors.stdout.trim().split("\n").at(-1), "[]");
 
-  const parsed = await airflow.dags();
-  assert.deepEqual(parsed.import_errors, {});
-  assert.deepEqual(Object.keys(parsed.dags), ["extract_load_pipeline", "transform_pipeline"]);
+  // The folder as Airflow parses it, with each environment below, in one Python process (each
+  // start of Airflow costs seconds): the defaults, then Variables and settings that change the
+  // DAGs, then bad values.
+  const { version, parsed: [parsed, tuned, caughtUp, badCatchup, badVariables, badRuns] } =
+    await airflow.dags([
+      {},
+      {
+        AIRFLOW_VAR_RANDOMUSER_ELT_MAX_ACTIVE_RUNS: "8",
+        AIRFLOW_VAR_RANDOMUSER_ELT_QUEUES: '{"extract": "api", "dbt_build": "dbt"}',
+        API_CONCURRENCY: "3",
+      },
+      { CATCHUP: "true", PIPELINE_START_DATE: "2026-01-01" },
+      { CATCHUP: "maybe" },
+      { AIRFLOW_VAR_RANDOMUSER_ELT_QUEUES: '{"extrakt": "api"}' },
+      { AIRFLOW_VAR_RANDOMUSER_ELT_MAX_ACTIVE_RUNS: "0" },
+    ]);
+  assert.equal(version, "3.3.2");
+  assert.deepEqual(parsed!.import_errors, {});
+  assert.deepEqual(Object.keys(parsed!.dags), ["extract_load_pipeline", "transform_pipeline"]);
   const pipelines = definePipelines(defaults.retryPolicy);
   for (const pipeline of Object.values(pipelines)) {
-    const dag = parsed.dags[airflowDagId(pipeline.name)]!;
+    const dag = parsed!.dags[airflowDagId(pipeline.name)]!;
     assert.equal(dag.timetable, "CronTriggerTimetable");
     // Daily, UTC, at the definitions' time; each run's logical date is the midnight of its ds.
     const at = pipeline.schedule === "5 0 * * *" ? "00:05" : "00:35";
@@ -135,7 +147,7 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
   }
   // transform waits for the same ds's extract_load with an Airflow sensor, then runs dbt_build,
   // then checks the source's freshness.
-  const transform = parsed.dags.transform_pipeline!;
+  const transform = parsed!.dags.transform_pipeline!;
   assert.deepEqual(
     transform.tasks.map((task) => [task.task_id, task.operator, task.upstream]),
     [
@@ -145,12 +157,12 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
     ],
   );
   assert.equal(transform.tasks[0]?.external_dag_id, "extract_load_pipeline");
-  assert.equal(parsed.dags.extract_load_pipeline!.tasks[0]?.upstream.length, 0);
+  assert.equal(parsed!.dags.extract_load_pipeline!.tasks[0]?.upstream.length, 0);
 
   // The API pool: extract holds API_CONCURRENCY (4) slots and runs with as many requests at once;
   // every task on the default queue.
-  const slots = (dags: typeof parsed) =>
-    Object.values(dags.dags).flatMap((dag) =>
+  const slots = (dags: AirflowDags | undefined) =>
+    Object.values(dags!.dags).flatMap((dag) =>
       dag.tasks.map((t) =>
         `${t.task_id}:${t.pool}/${t.pool_slots}@${t.queue}:${t.env?.API_CONCURRENCY ?? "-"}`
       )
@@ -164,12 +176,7 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
     "source_freshness:default_pool/1@default:-",
   ]);
   // Airflow Variables set max_active_runs and the queues; API_CONCURRENCY is read where parsed.
-  const tuned = await airflow.dags({
-    AIRFLOW_VAR_RANDOMUSER_ELT_MAX_ACTIVE_RUNS: "8",
-    AIRFLOW_VAR_RANDOMUSER_ELT_QUEUES: '{"extract": "api", "dbt_build": "dbt"}',
-    API_CONCURRENCY: "3",
-  });
-  assert.deepEqual(Object.values(tuned.dags).map((dag) => dag.max_active_runs), [8, 8]);
+  assert.deepEqual(Object.values(tuned!.dags).map((dag) => dag.max_active_runs), [8, 8]);
   assert.deepEqual(slots(tuned), [
     "migrate:default_pool/1@default:-",
     "extract:randomuser_elt_api/3@api:3",
@@ -180,43 +187,29 @@ Deno.test("the committed DAGs import in Airflow with our tasks, order, retries, 
   ]);
 
   // Catch-up follows CATCHUP and PIPELINE_START_DATE, read where the files are parsed.
-  const caughtUp = await airflow.dags({ CATCHUP: "true", PIPELINE_START_DATE: "2026-01-01" });
-  for (const dag of Object.values(caughtUp.dags)) {
+  for (const dag of Object.values(caughtUp!.dags)) {
     assert.equal(dag.catchup, true);
     assert.equal(dag.start_date, "2026-01-01T00:00:00+00:00");
   }
   // A bad value is an import error that names the variable.
-  const bad = await airflow.cli(["dags", "list-import-errors", "--local", "-o", "json"], {
-    CATCHUP: "maybe",
-  });
-  const reported = JSON.parse(bad.stdout.trim().split("\n").at(-1) ?? "[]") as {
-    filepath: string;
-    error: string;
-  }[];
-  assert.deepEqual(reported.map((e) => e.filepath.split("/").at(-1)).sort(), [
+  const reported = Object.entries(badCatchup!.import_errors);
+  assert.deepEqual(reported.map(([file]) => file.split("/").at(-1)).sort(), [
     "extract_load_pipeline.py",
     "transform_pipeline.py",
   ]);
-  for (const error of reported) {
-    assert.match(
-      error.error,
-      /invalid configuration: CATCHUP must be true or false \(got 'maybe'\)/,
-    );
+  for (const [, error] of reported) {
+    assert.match(error, /invalid configuration: CATCHUP must be true or false \(got 'maybe'\)/);
   }
   // So is a Variable that names no task, or a max_active_runs that is not a count.
-  const badVariables = await airflow.dags({
-    AIRFLOW_VAR_RANDOMUSER_ELT_QUEUES: '{"extrakt": "api"}',
-  });
-  assert.equal(Object.keys(badVariables.import_errors).length, 2);
-  for (const error of Object.values(badVariables.import_errors)) {
+  assert.equal(Object.keys(badVariables!.import_errors).length, 2);
+  for (const error of Object.values(badVariables!.import_errors)) {
     assert.match(
       error,
       /invalid Airflow Variable randomuser_elt_queues: no task extrakt; the tasks: migrate, extract, load, wait_for_extract_load, dbt_build/,
     );
   }
-  const badRuns = await airflow.dags({ AIRFLOW_VAR_RANDOMUSER_ELT_MAX_ACTIVE_RUNS: "0" });
-  assert.equal(Object.keys(badRuns.import_errors).length, 2);
-  for (const error of Object.values(badRuns.import_errors)) {
+  assert.equal(Object.keys(badRuns!.import_errors).length, 2);
+  for (const error of Object.values(badRuns!.import_errors)) {
     assert.match(
       error,
       /the Airflow Variable randomuser_elt_max_active_runs must be a whole number from 1 to 1000 \(got '0'\)/,

@@ -62,8 +62,11 @@ export interface AirflowHome extends AsyncDisposable {
   readonly dir: string;
   /** Runs `airflow …args`, its environment plus `env`. */
   cli(args: readonly string[], env?: Record<string, string>): Promise<TaskResult>;
-  /** What Airflow parses from the DAGs folder (`airflow_facts.py dags`). */
-  dags(env?: Record<string, string>): Promise<AirflowDags>;
+  /**
+   * What Airflow parses from the DAGs folder (`airflow_facts.py dags`), once per environment
+   * of `envs` (each on top of the home's), all in one Python process; and Airflow's version.
+   */
+  dags(envs?: readonly Record<string, string>[]): Promise<AirflowParse>;
   /** The runs of `dagId` in the metadata database, each with every try of every task. */
   runs(dagId: string): Promise<AirflowRun[]>;
 }
@@ -96,6 +99,12 @@ export interface AirflowDags {
   }>;
 }
 
+/** Airflow's version, and the DAGs folder as parsed with each environment asked for. */
+export interface AirflowParse {
+  readonly version: string;
+  readonly parsed: AirflowDags[];
+}
+
 /** A DAG run in Airflow's metadata database. */
 export interface AirflowRun {
   readonly run_id: string;
@@ -104,7 +113,16 @@ export interface AirflowRun {
   readonly tries: { task_id: string; try_number: number; state: string }[];
 }
 
-/** Installs Airflow if needed, then creates a home and runs `airflow db migrate` in it. */
+/**
+ * The SQLite metadata database as `airflow db migrate` leaves it in a new home: migrated once
+ * per test process, then copied into each later home (each migration costs seconds of CPU).
+ */
+let migratedDatabase: Promise<Uint8Array> | undefined;
+
+/**
+ * Installs Airflow if needed, then creates a home whose metadata database is migrated (by
+ * `airflow db migrate` in the first home of the process, a copy of that database in the next).
+ */
 export async function createAirflowHome(options: AirflowHomeOptions): Promise<AirflowHome> {
   const bin = await ensureAirflow();
   const dir = await Deno.makeTempDir({ prefix: "relt-airflow-" });
@@ -136,8 +154,8 @@ export async function createAirflowHome(options: AirflowHomeOptions): Promise<Ai
     }).output();
     return taskResult(output);
   };
-  const facts = async <T>(args: string[], extra?: Record<string, string>): Promise<T> => {
-    const result = await run(resolve(bin, "python"), [FACTS_SCRIPT, ...args], extra);
+  const facts = async <T>(args: string[]): Promise<T> => {
+    const result = await run(resolve(bin, "python"), [FACTS_SCRIPT, ...args]);
     // Airflow may log a warning on stdout first; the facts are the last line.
     const last = result.stdout.trim().split("\n").at(-1) ?? "";
     if (result.code !== 0 || !last.startsWith("{") && !last.startsWith("[")) {
@@ -150,16 +168,27 @@ export async function createAirflowHome(options: AirflowHomeOptions): Promise<Ai
   const home: AirflowHome = {
     dir,
     cli: (args, extra) => run(resolve(bin, "airflow"), args, extra),
-    dags: (extra) => facts<AirflowDags>(["dags", options.dagsFolder], extra),
+    dags: (envs = [{}]) => facts<AirflowParse>(["dags", options.dagsFolder, JSON.stringify(envs)]),
     runs: (dagId) => facts<AirflowRun[]>(["runs", dagId]),
     async [Symbol.asyncDispose]() {
       await Deno.remove(dir, { recursive: true });
     },
   };
-  const migrated = await home.cli(["db", "migrate"]);
-  if (migrated.code !== 0) {
+  const database = resolve(dir, "airflow.db");
+  const first = !migratedDatabase;
+  migratedDatabase ??= home.cli(["db", "migrate"]).then((migrated) => {
+    if (migrated.code !== 0) {
+      throw new Error(`airflow db migrate failed:\n${migrated.stdout}${migrated.stderr}`);
+    }
+    return Deno.readFile(database);
+  });
+  try {
+    const migrated = await migratedDatabase;
+    if (!first) await Deno.writeFile(database, migrated);
+  } catch (error) {
+    if (first) migratedDatabase = undefined;
     await Deno.remove(dir, { recursive: true });
-    throw new Error(`airflow db migrate failed:\n${migrated.stdout}${migrated.stderr}`);
+    throw error;
   }
   return home;
 }

@@ -109,8 +109,6 @@ export async function startAirflowCluster(options: AirflowClusterOptions): Promi
         env: tag,
       }),
     );
-    await waitFor("redis-server to answer PING", processes, () => redisPing(redisPort));
-
     const apiPort = freePort();
     const password = randomBytes(12).toString("hex");
     const passwords = resolve(dir, "passwords.json");
@@ -141,38 +139,31 @@ export async function startAirflowCluster(options: AirflowClusterOptions): Promi
       AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: `${ADMIN}:admin`,
       AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: passwords,
       AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK: "False",
-      // Look for changed DAG files often (the test writes them just before it starts).
+      // Look for new DAG files often (the test writes them just before it starts). They never
+      // change while it runs: each is parsed once, not again every 30 s (Airflow's default),
+      // which on a 2-core machine takes CPU from the tasks.
       AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: "5",
+      AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL: "3600",
     };
     const airflow = resolve(bin, "airflow");
-    const migrated = await new Deno.Command(airflow, {
-      args: ["db", "migrate"],
-      clearEnv: true,
-      env: childEnv(control),
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    // Airflow's metadata is migrated while Redis starts; then every component but the DAG
+    // processor starts at once (none needs another to start), and the DAG processor once the
+    // pools and Variables the DAG files read are set through the API server.
+    const [migrated] = await Promise.all([
+      new Deno.Command(airflow, {
+        args: ["db", "migrate"],
+        clearEnv: true,
+        env: childEnv(control),
+        stdout: "piped",
+        stderr: "piped",
+      }).output(),
+      waitFor("redis-server to answer PING", processes, () => redisPing(redisPort)),
+    ]);
     if (!migrated.success) {
       throw new Error(`airflow db migrate failed:\n${new TextDecoder().decode(migrated.stderr)}`);
     }
     processes.push(
       spawn("api-server", dir, { command: airflow, args: ["api-server"], env: control }),
-    );
-    const base = `http://127.0.0.1:${apiPort}`;
-    await waitFor("the API server to answer", processes, async () => {
-      const response = await fetch(`${base}/api/v2/monitor/health`).catch(() => undefined);
-      await response?.body?.cancel();
-      return response?.ok === true;
-    });
-    const api = await restApi(base, password);
-    for (const [name, slots] of Object.entries(options.pools ?? {})) {
-      await api.post("/api/v2/pools", { name, slots, description: "randomuser-elt test" });
-    }
-    for (const [key, value] of Object.entries(options.variables ?? {})) {
-      await api.post("/api/v2/variables", { key, value });
-    }
-    processes.push(
-      spawn("dag-processor", dir, { command: airflow, args: ["dag-processor"], env: control }),
       spawn("scheduler", dir, { command: airflow, args: ["scheduler"], env: control }),
     );
     for (const worker of options.workers) {
@@ -188,6 +179,10 @@ export async function startAirflowCluster(options: AirflowClusterOptions): Promi
           "--concurrency",
           String(worker.concurrency),
           "--skip-serve-logs",
+          // No start-up exchange with the other workers, nor their events all along: Airflow
+          // needs neither, and they cost each worker CPU for nothing.
+          "--without-mingle",
+          "--without-gossip",
         ],
         deathSignal: "SIGQUIT",
         env: {
@@ -201,6 +196,24 @@ export async function startAirflowCluster(options: AirflowClusterOptions): Promi
         },
       }));
     }
+    const base = `http://127.0.0.1:${apiPort}`;
+    await waitFor("the API server to answer", processes, async () => {
+      const response = await fetch(`${base}/api/v2/monitor/health`).catch(() => undefined);
+      await response?.body?.cancel();
+      return response?.ok === true;
+    });
+    const api = await restApi(base, password);
+    await Promise.all([
+      ...Object.entries(options.pools ?? {}).map(([name, slots]) =>
+        api.post("/api/v2/pools", { name, slots, description: "randomuser-elt test" })
+      ),
+      ...Object.entries(options.variables ?? {}).map(([key, value]) =>
+        api.post("/api/v2/variables", { key, value })
+      ),
+    ]);
+    processes.push(
+      spawn("dag-processor", dir, { command: airflow, args: ["dag-processor"], env: control }),
+    );
     return {
       api,
       logTail: async (component, lines = 40) => {
@@ -256,16 +269,14 @@ function spawn(
   return component;
 }
 
-/** SIGTERM to each group (last started first), SIGKILL to what is left, then checks none is. */
+/**
+ * SIGTERM to every Airflow component at once, then to the broker they talk to (the first
+ * started); SIGKILL to any group still there after the grace period; then checks none is left.
+ */
 async function stopAll(processes: Component[], marker: string): Promise<void> {
-  for (const process of [...processes].reverse()) {
-    signalGroup(process.child.pid, "SIGTERM");
-    const exited = await Promise.race([
-      process.child.status.then(() => true),
-      new Promise<false>((done) => setTimeout(() => done(false), STOP_GRACE_MS)),
-    ]);
-    if (!exited) signalGroup(process.child.pid, "SIGKILL");
-  }
+  const [broker, ...airflow] = processes;
+  await Promise.all(airflow.map(stopGroup));
+  if (broker) await stopGroup(broker);
   for (const pid of await markedProcesses(marker)) signal(pid, "SIGKILL");
   await Promise.all(processes.map((p) => p.child.status));
   let left: number[] = [];
@@ -275,6 +286,17 @@ async function stopAll(processes: Component[], marker: string): Promise<void> {
     await new Promise((done) => setTimeout(done, 250));
   }
   throw new Error(`processes of the Airflow cluster still run after it stopped: ${left}`);
+}
+
+async function stopGroup(process: Component): Promise<void> {
+  signalGroup(process.child.pid, "SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const exited = await Promise.race([
+    process.child.status.then(() => true),
+    new Promise<false>((done) => timer = setTimeout(() => done(false), STOP_GRACE_MS)),
+  ]);
+  clearTimeout(timer);
+  if (!exited) signalGroup(process.child.pid, "SIGKILL");
 }
 
 /** Processes (other than this one) whose environment carries `marker`. */
