@@ -1,6 +1,8 @@
 /**
- * `deno task transform [--ds D] [--allow-any-date] [--prepare]`: builds the star schema with `dbt build` in
- * `dbt_project` (models, seeds, data tests, unit tests) and records the run in `meta.dbt_runs`.
+ * `deno task transform [--ds D] [--allow-any-date] [--full-refresh] [--prepare]`: builds the star
+ * schema with `dbt build` in `dbt_project` (models, seeds, data tests, unit tests) and records the
+ * run in `meta.dbt_runs`. The marts that grow with the users are incremental: a build takes in the
+ * load batches no build has taken in yet; `--full-refresh` rebuilds them from all of `raw.users`.
  * A failed build exits 1 when the warehouse connection failed (a retry may succeed) and 3 when
  * the project did (a failing test, a broken model: a retry cannot help).
  *
@@ -27,6 +29,10 @@ const program = taskCommand(
 )
   .addOption(dsOption())
   .addOption(allowAnyDateOption())
+  .option(
+    "--full-refresh",
+    "rebuild every incremental mart from all of raw.users (dbt build --full-refresh)",
+  )
   .option("--prepare", "only make sure the dbt runtime is installed, then exit");
 
 if (import.meta.main) {
@@ -42,6 +48,7 @@ if (import.meta.main) {
       dbt: config.dbt,
       ds: options.ds,
       outDir: dbtOutDir(config.dataDir),
+      fullRefresh: options.fullRefresh === true,
       logger,
     });
     printSummary("transform", {

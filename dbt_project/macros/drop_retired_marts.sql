@@ -13,3 +13,22 @@
     {%- endfor -%}
   {%- endif -%}
 {%- endmacro %}
+
+{#- Drops an incremental mart whose table lacks a column its contract declares (built by an
+    earlier version, as a table of all users): dbt then builds it whole, and incrementally from
+    there. Run by on-run-start. -#}
+{% macro drop_outdated_incremental_marts() -%}
+  {%- if execute -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
+      {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+      {%- if relation is not none -%}
+        {%- set held = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+        {%- set lacking = node.columns.keys() | reject('in', held) | list -%}
+        {%- if lacking -%}
+          {{ log('rebuilding ' ~ relation ~ ' whole: it lacks ' ~ (lacking | join(', ')), info=true) }}
+          {%- do adapter.drop_relation(relation) -%}
+        {%- endif -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endif -%}
+{%- endmacro %}

@@ -1,8 +1,11 @@
 -- The API's ages (kept as audit columns) and ours, both as of the day the user was extracted,
 -- differ by at most one year (the API counts from the instant of birth, we from its UTC day).
 -- More than that means our age arithmetic, or the extract's data, is wrong.
+-- A per-row check: it reads the users this build's load batches last changed (the index on
+-- dim_user's load_date finds them), every user with --full-refresh.
 with users as (
     select * from {{ ref('dim_user') }}
+    where {{ in_this_build() }}
 ),
 
 computed as (

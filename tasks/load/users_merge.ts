@@ -1,7 +1,8 @@
 /**
  * The merge of a staged file into `raw.users`, inside the load's transaction: upsert by id —
  * rows that changed are updated, unchanged ones are not rewritten — and, for a vouched file, the
- * rows of the ds it no longer has deleted; a repeated id keeps its first row.
+ * rows of the ds it no longer has deleted (and recorded in `raw.user_deletions`, for the
+ * incremental marts); a repeated id keeps its first row.
  *
  * @example
  * ```ts
@@ -44,12 +45,7 @@ export async function mergeStage(
   // a changed later row would overwrite an unchanged first one that the upsert leaves out.
   const duplicates = staged?.repeated ? await dropRepeatedIds(tx) : 0;
   const merged = await upsert(tx, options);
-  const deleted = options.deleteMissing
-    ? (await tx`
-      delete from raw.users as target
-      where target._ds = ${options.ds}::date
-        and not exists (select 1 from users_stage as s where s.login_uuid = target.id)`).count
-    : 0;
+  const deleted = options.deleteMissing ? await deleteMissing(tx, options) : 0;
   return {
     rows,
     inserted: merged.inserted,
@@ -58,6 +54,29 @@ export async function mergeStage(
     unchanged: rows - duplicates - merged.inserted - merged.updated,
     duplicates,
   };
+}
+
+/**
+ * Deletes the ds's rows the staged file no longer has and records each in `raw.user_deletions`
+ * (the incremental marts remove them from that record); returns how many.
+ */
+async function deleteMissing(
+  tx: TransactionSql,
+  options: { ds: string; batchId: string },
+): Promise<number> {
+  const [gone] = await tx<{ deleted: number }[]>`
+    with removed as (
+      delete from raw.users as target
+      where target._ds = ${options.ds}::date
+        and not exists (select 1 from users_stage as s where s.login_uuid = target.id)
+      returning target.id
+    ), recorded as (
+      insert into raw.user_deletions (id, _ds, _batch_id)
+      select id, ${options.ds}::date, ${options.batchId} from removed
+      returning 1
+    )
+    select count(*)::int as deleted from recorded`;
+  return gone?.deleted ?? 0;
 }
 
 /** Deletes every staged row whose id came earlier in the file; returns how many. */

@@ -32,6 +32,8 @@ export interface StarSchemaBuildOptions {
   ds: string;
   /** dbt's target and log directories go under it. */
   outDir: string;
+  /** `dbt build --full-refresh`: every incremental mart rebuilt from all of `raw.users`. */
+  fullRefresh?: boolean;
   logger?: Logger;
 }
 
@@ -42,10 +44,11 @@ export type StarSchemaBuild = DbtRunSummary & { readonly coveredBy?: string };
  * Runs `dbt build` against `warehouse`, records the run and logs each failed node. Resolves with
  * dbt's summary, passed or not: {@linkcode buildFailure} says whether and how it failed.
  *
- * dbt builds every mart from all of `raw.users`, whatever the ds, so a build that began after
- * this one was asked for (when this ds was already loaded) built this ds too: when one has
- * succeeded by the time this one gets its turn, it is not run again (`coveredBy`). Parallel
- * runs of a backfill then share builds instead of queueing one each.
+ * dbt takes in every load batch no build has taken in, whatever the ds (the incremental marts,
+ * `dbt_project/macros/incremental_marts.sql`), so a build that began after this one was asked
+ * for (when this ds was already loaded) built this ds too: when one has succeeded by the time
+ * this one gets its turn, it is not run again (`coveredBy`). Parallel runs of a backfill then
+ * share builds instead of queueing one each.
  */
 export async function buildStarSchema(
   warehouse: { sql: Sql; url: string },
@@ -59,7 +62,8 @@ export async function buildStarSchema(
   let startedAt = requestedAt;
   let covered: StarSchemaBuild | undefined;
   const summary = await withAdvisoryLock(warehouse.sql, async () => {
-    covered = await buildSince(warehouse.sql, requestedAt);
+    // A full refresh is asked for its own sake: a build that merely took in this ds is not one.
+    covered = options.fullRefresh ? undefined : await buildSince(warehouse.sql, requestedAt);
     if (covered) return covered;
     // No load commits while dbt runs: every model sees the same raw.users.
     return await withAdvisoryLock(warehouse.sql, async () => {
@@ -68,6 +72,7 @@ export async function buildStarSchema(
         warehouseUrl: warehouse.url,
         ds: options.ds,
         outDir: options.outDir,
+        ...(options.fullRefresh ? { args: ["build", "--full-refresh"] } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
       });
     }, {

@@ -2,8 +2,24 @@
 -- dimension by what never changes (the user's uuid, the nationality code, the gender, the place,
 -- the UTC day). Keys are computed here as the dimensions compute them, so a relationships test
 -- finds a value no dimension holds (a nationality the seed lacks, a day off the calendar).
+--
+-- Incremental, as dim_user: a build merges the registrations of the users its load batches last
+-- changed and removes those of the users they removed (macros/incremental_marts.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key='user_id',
+    on_schema_change='fail',
+    indexes=[{'columns': ['geography_key']}],
+    post_hook="{{ remove_deleted_users() }}"
+) }}
+-- depends_on: {{ ref('int_build_batches') }}
+
 with users as (
     select * from {{ ref('stg_randomuser__users') }}
+    {%- if is_incremental() %}
+    where {{ in_this_build() }}
+    {%- endif %}
 )
 
 select
@@ -13,6 +29,7 @@ select
     {{ surrogate_key(['nat_code']) }} as nationality_key,
     {{ surrogate_key([gender_or_unknown('gender')]) }} as gender_key,
     {{ surrogate_key(['country', 'state', 'city']) }} as geography_key,
+    load_batch_id,
     registered_at,
     1 as registrations
 from users

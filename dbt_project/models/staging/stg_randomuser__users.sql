@@ -1,5 +1,8 @@
 -- Renamed and typed users; one row per user. Credentials (password, salt, md5, sha1, sha256)
 -- stop here: they are not selected, so nothing downstream can carry them.
+-- Its per-row tests read the rows of this build's load batches (where: this_build), so the view
+-- comes after int_build_batches:
+-- depends_on: {{ ref('int_build_batches') }}
 with source as (
     select * from {{ source('randomuser', 'users') }}
 ),
