@@ -11,6 +11,7 @@ import type { LoadBenchResult } from "./load_bench.ts";
 import type { Machine } from "./machine.ts";
 import type { PipelineBenchResult } from "./pipeline_bench.ts";
 import type { StreamedBenchResult } from "./streamed_bench.ts";
+import type { TransformBenchResult } from "./transform_bench.ts";
 
 /** Everything one benchmark run measured, and where. */
 export interface BenchReport {
@@ -34,12 +35,13 @@ export interface BenchReport {
   readonly streamed?: StreamedBenchResult;
   readonly pipeline?: PipelineBenchResult;
   readonly console?: ConsoleBenchResult;
+  readonly transform?: TransformBenchResult;
   /** The issues' target figures as measured, under fixed names (absent: not measured). */
   readonly targets: MeasuredTargets;
   readonly seconds: number;
 }
 
-/** The target figures of issues 18 and 24, each a measurement of this run. */
+/** The target figures of issues 18, 24 and 28, each a measurement of this run. */
 export interface MeasuredTargets {
   /** All-core extract / one-core fetch + json, at the size closest to 200 000 users. */
   readonly extractAllCoresRatio?: number;
@@ -57,6 +59,10 @@ export interface MeasuredTargets {
   readonly consoleOverviewP95Ms?: number;
   /** `/metrics` at the same history: p95 of its server time, in ms. */
   readonly consoleMetricsP95Ms?: number;
+  /** The daily transform with the long history / with 1 day (medians). */
+  readonly transformHistoryRatio?: number;
+  /** The daily transform with the long history (60 days of 20 000 users), median seconds. */
+  readonly transformDailySeconds?: number;
 }
 
 /** The bounds the issue sets for {@linkcode MeasuredTargets}: ratios and MB. */
@@ -69,6 +75,8 @@ export const TARGETS = {
   streamedExtractLoadRatio: { atMost: 1.4 },
   consoleOverviewP95Ms: { atMost: 100 },
   consoleMetricsP95Ms: { atMost: 50 },
+  transformHistoryRatio: { atMost: 1.3 },
+  transformDailySeconds: { atMost: 8 },
 } as const;
 
 const TARGET_SIZE = 200_000;
@@ -102,6 +110,10 @@ export function measuredTargets(report: Omit<BenchReport, "targets">): MeasuredT
   const metrics = p95("/metrics");
   if (overview !== undefined) targets.consoleOverviewP95Ms = overview;
   if (metrics !== undefined) targets.consoleMetricsP95Ms = metrics;
+  if (report.transform) {
+    targets.transformHistoryRatio = report.transform.ratio;
+    targets.transformDailySeconds = report.transform.long.medianSeconds;
+  }
   return targets as MeasuredTargets;
 }
 
@@ -123,6 +135,7 @@ export function formatReport(report: BenchReport): string {
   if (report.streamed) lines.push("", ...streamedSection(report));
   if (report.pipeline) lines.push("", ...pipelineSection(report.pipeline));
   if (report.console) lines.push("", ...consoleSection(report.console));
+  if (report.transform) lines.push("", ...transformSection(report.transform));
   lines.push("", ...targetSection(report));
   return lines.join("\n");
 }
@@ -275,6 +288,30 @@ function consoleSection(figures: ConsoleBenchResult): string[] {
     `after a warm-up; ledger of ${figures.days} days: ${count(figures.runs)} runs, ` +
     `${count(figures.tries)} tries (written in ${figures.fillSeconds.toFixed(1)} s)`,
     ...table(rows),
+  ];
+}
+
+function transformSection(figures: TransformBenchResult): string[] {
+  const rows = [["history", "raw.users", "daily transform s (each)", "median s"]];
+  for (const history of [figures.short, figures.long]) {
+    rows.push([
+      `${history.historyDays} day${history.historyDays === 1 ? "" : "s"}`,
+      count(history.rows),
+      history.dailySeconds.map((seconds) => seconds.toFixed(2)).join(", "),
+      history.medianSeconds.toFixed(2),
+    ]);
+  }
+  return [
+    `TRANSFORM  deno task transform --ds D after a day of ${count(figures.usersPerDay)} users ` +
+    `(extract --load), with 1 day and ${figures.long.historyDays} days of history built ` +
+    `(filled in ${figures.fillSeconds.toFixed(0)} s)`,
+    ...table(rows),
+    `  long / short: ${figures.ratio.toFixed(2)}; nothing to take in (dbt's fixed cost): ` +
+    `${figures.nothingToDoSeconds.toFixed(2)} s; --full-refresh of ${figures.long.historyDays + 1}+ ` +
+    `days: ${figures.fullRefreshSeconds.toFixed(2)} s`,
+    `  slowest nodes of the last long daily transform: ` +
+    figures.slowestNodes.map((node) => `${node.node.split(".").at(-1)} ${node.seconds.toFixed(2)} s`)
+      .join(", "),
   ];
 }
 

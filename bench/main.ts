@@ -3,7 +3,8 @@
  * every core) against a replay server and the one-core `fetch` + `response.json()` ceiling at
  * several sizes, the first load and an unchanged reload against `psql \copy`, the streamed
  * `extract --load` against `psql \copy` of its file and against the two run apart, `run all`
- * end to end, and the operations console's server time on three years of ledger history —
+ * end to end, the operations console's server time on three years of ledger history, and the
+ * daily transform with 1 and 60 days of history (`--only transform`, about ten minutes) —
  * printed as tables (and JSON, with the issues' targets under fixed names), with the machine they
  * ran on. It measures and prints; it never fails on a clock.
  *
@@ -36,6 +37,7 @@ import { allowedCpus, describeMachine } from "./machine.ts";
 import { benchPipeline, type PipelineBenchResult } from "./pipeline_bench.ts";
 import { benchStreamed, type StreamedBenchResult } from "./streamed_bench.ts";
 import { findTimingTools } from "./timed_process.ts";
+import { benchTransform, type TransformBenchResult } from "./transform_bench.ts";
 
 const DEFAULT_SIZES = [50_000, 200_000, 1_000_000] as const;
 const LOAD_USERS = 200_000;
@@ -44,7 +46,11 @@ const DS = "2026-01-01";
 /** Three years of daily runs: about 2 200 runs and 10 000 tries. */
 const CONSOLE_DAYS = 3 * 365;
 const CONSOLE_REQUESTS = 50;
-const PARTS = ["extract", "load", "streamed", "e2e", "console"] as const;
+/** The transform's history: 60 days of 20 000 users against 1 day, 3 daily transforms each. */
+const TRANSFORM_USERS = 20_000;
+const TRANSFORM_HISTORY_DAYS = 60;
+const TRANSFORM_DAYS = 3;
+const PARTS = ["extract", "load", "streamed", "e2e", "console", "transform"] as const;
 type Part = typeof PARTS[number];
 
 /** The sizes of a run: the defaults, with `users` (when given) replacing the largest. */
@@ -66,7 +72,8 @@ const program = taskCommand(
   "bench",
   "Benchmarks: extract vs fetch + json (users/s, MB/s, peak RSS at 50k, 200k, 1M users), " +
     "load vs psql \\copy (interleaved medians), run all end to end (10k users), and the " +
-    "operations console's server time on three years of ledger. Prints tables; --json writes " +
+    "operations console's server time on three years of ledger, and the daily transform with 1 " +
+    "and 60 days of history. Prints tables; --json writes " +
     "the same figures.",
 )
   .addOption(usersOption("replace the largest extract size (default sizes 50000,200000,1000000)"))
@@ -123,6 +130,7 @@ if (import.meta.main) {
     let streamed: StreamedBenchResult | undefined;
     let pipeline: PipelineBenchResult | undefined;
     let consoleFigures: ConsoleBenchResult | undefined;
+    let transform: TransformBenchResult | undefined;
     try {
       if (parts.has("extract") || parts.has("load")) {
         extract = await benchExtract({
@@ -196,6 +204,21 @@ if (import.meta.main) {
           signal: interrupt.signal,
         });
       }
+      if (parts.has("transform")) {
+        interrupt.signal.throwIfAborted();
+        transform = await benchTransform({
+          server,
+          usersPerDay: TRANSFORM_USERS,
+          historyDays: TRANSFORM_HISTORY_DAYS,
+          days: TRANSFORM_DAYS,
+          firstDs: DS,
+          dbtRunner: config.dbt.runner,
+          workspace,
+          tools,
+          logger,
+          signal: interrupt.signal,
+        });
+      }
     } finally {
       await Deno.remove(workspace, { recursive: true });
     }
@@ -220,6 +243,7 @@ if (import.meta.main) {
       ...(streamed ? { streamed } : {}),
       ...(pipeline ? { pipeline } : {}),
       ...(consoleFigures ? { console: consoleFigures } : {}),
+      ...(transform ? { transform } : {}),
       seconds: (performance.now() - started) / 1000,
     };
     const full: BenchReport = { ...report, targets: measuredTargets(report) };

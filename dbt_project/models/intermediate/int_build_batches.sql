@@ -4,6 +4,9 @@
 -- per-row tests check every row). A row of raw.users is stamped with the batch that last changed
 -- it, and its _ds is that batch's ds, so (load_date, batch_id) finds a batch's rows by the index
 -- on _ds.
+-- Analyzed once built: the marts' plans then know it holds a few rows (a lookup by the index).
+{{ config(post_hook='analyze {{ this }}') }}
+
 with batches as (
     select * from {{ ref('stg_meta__load_batches') }}
     where status = 'succeeded'
