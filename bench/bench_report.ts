@@ -307,10 +307,14 @@ function transformSection(figures: TransformBenchResult): string[] {
     `(filled in ${figures.fillSeconds.toFixed(0)} s)`,
     ...table(rows),
     `  long / short: ${figures.ratio.toFixed(2)}; nothing to take in (dbt's fixed cost): ` +
-    `${figures.nothingToDoSeconds.toFixed(2)} s; --full-refresh of ${figures.long.historyDays + 1}+ ` +
+    `${figures.nothingToDoSeconds.toFixed(2)} s; --full-refresh of ${
+      figures.long.historyDays + 1
+    }+ ` +
     `days: ${figures.fullRefreshSeconds.toFixed(2)} s`,
     `  slowest nodes of the last long daily transform: ` +
-    figures.slowestNodes.map((node) => `${node.node.split(".").at(-1)} ${node.seconds.toFixed(2)} s`)
+    figures.slowestNodes.map((node) =>
+      `${node.node.split(".").at(-1)} ${node.seconds.toFixed(2)} s`
+    )
       .join(", "),
   ];
 }

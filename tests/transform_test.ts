@@ -29,7 +29,7 @@ Deno.test("transform builds the star schema, and every model and test passes", a
       assertExit(result, 0);
       assert.match(
         result.stdout,
-        /transform ds=2026-01-01 runner=local exit_code=0 models=16 seeds=2 tests=\d+ unit_tests=4 failures=0 warnings=0/,
+        /transform ds=2026-01-01 runner=local exit_code=0 models=17 seeds=2 tests=\d+ unit_tests=4 failures=0 warnings=0/,
       );
       const relations = await fixture.db.sql<{ name: string }[]>`
       select table_name as name from information_schema.tables
@@ -75,7 +75,7 @@ Deno.test("transform builds the star schema, and every model and test passes", a
       select status, models, unit_tests, failures, tests > 40 as many_tests from meta.dbt_runs`;
       assert.deepEqual(run, {
         status: "succeeded",
-        models: 16,
+        models: 17,
         unit_tests: 4,
         failures: 0,
         many_tests: true,

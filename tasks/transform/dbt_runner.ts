@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * const summary = await runDbt(config.dbt, { warehouseUrl, ds: "2026-01-01", outDir });
+ * const summary = await runDbt(config.dbt, { warehouseUrl, outDir });
  * console.log(summary.exitCode, summary.failures);
  * ```
  *
@@ -58,8 +58,6 @@ export interface DbtRunOptions {
   warehouseUrl: string;
   /** dbt arguments; default `["build"]`. */
   args?: readonly string[];
-  /** Logical date, passed to dbt as `--vars {ds: …}`. */
-  ds?: string;
   /** More environment variables for dbt (the project's YAML reads some, e.g. freshness's). */
   env?: Readonly<Record<string, string>>;
   /** dbt's target and log directories go to `<outDir>/target` and `<outDir>/logs`. */
@@ -138,7 +136,6 @@ export async function runDbt(
   await Deno.mkdir(targetDir, { recursive: true });
   await Deno.mkdir(logDir, { recursive: true });
   const dbtArgs = [...(options.args ?? ["build"])];
-  if (options.ds) dbtArgs.push("--vars", JSON.stringify({ ds: options.ds }));
   // Through the environment: the docker runner hands each of these on by name.
   const dbtEnv = { ...dbtConnection(options.warehouseUrl), ...options.env };
   await Deno.remove(resolve(targetDir, "run_results.json")).catch(ignoreNotFound);

@@ -30,7 +30,7 @@ Deno.test({
       DBT_RUNNER: "docker",
     });
     assertExit(result, 0);
-    assert.match(result.stdout, /transform ds=2026-01-01 runner=docker exit_code=0 models=16 /);
+    assert.match(result.stdout, /transform ds=2026-01-01 runner=docker exit_code=0 models=17 /);
     const [fact] = await fixture.db
       .sql`select count(*)::int as rows from analytics.fct_registrations`;
     assert.equal(fact?.rows, 500);

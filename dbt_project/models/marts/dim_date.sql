@@ -1,6 +1,11 @@
 -- A fixed calendar, 1900-01-01 to 2100-12-31: one row per day, whatever the data holds (a birth
 -- or registration date outside it fails the range tests, not a silently huge calendar). It plays
 -- three roles through dim_birth_date, dim_registration_date and dim_load_date.
+--
+-- Built once: it never changes, so a build that finds it adds nothing (an incremental model whose
+-- later runs select no row) instead of generating 73 414 days again. A change to it here needs
+-- `deno task transform --full-refresh`.
+{{ config(materialized='incremental', on_schema_change='fail') }}
 with days as (
     select day::date as date_day
     from generate_series(date '1900-01-01', date '2100-12-31', interval '1 day') as day
@@ -19,3 +24,6 @@ select
     extract(isodow from date_day) in (6, 7) as is_weekend,
     (extract(year from date_day)::integer / 10) * 10 as decade
 from days
+{%- if is_incremental() %}
+where false
+{%- endif %}

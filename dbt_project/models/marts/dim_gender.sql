@@ -9,10 +9,12 @@
     incremental_strategy='merge',
     unique_key='gender_key',
     on_schema_change='fail',
+    pre_hook="{{ merge_by_index() }}",
     post_hook="{{ remove_unreferenced('gender_key', seed='genders', seed_column='gender') }}"
 ) }}
 -- depends_on: {{ ref('int_build_batches') }}
 -- depends_on: {{ ref('fct_registrations') }}
+-- depends_on: {{ ref('int_replaced_registrations') }}
 
 with genders as (
     select * from {{ ref('genders') }}

@@ -8,10 +8,12 @@
     incremental_strategy='merge',
     unique_key='geography_key',
     on_schema_change='fail',
+    pre_hook="{{ merge_by_index() }}",
     post_hook="{{ remove_unreferenced('geography_key') }}"
 ) }}
 -- depends_on: {{ ref('int_build_batches') }}
 -- depends_on: {{ ref('fct_registrations') }}
+-- depends_on: {{ ref('int_replaced_registrations') }}
 
 with places as (
     select distinct country, state, city

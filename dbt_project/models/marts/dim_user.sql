@@ -5,14 +5,18 @@
 --
 -- Incremental: a build merges the users its load batches last changed (a user a later ds
 -- delivered again moves to that ds; one an older ds's reload delivered moves back) and removes
--- the users they removed (macros/incremental_marts.sql).
+-- the users they removed (macros/incremental_marts.sql). Indexed by load_date (this build's rows,
+-- for the per-row tests) and by the two days (the earliest and latest, for the age range test).
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='user_id',
     on_schema_change='fail',
-    indexes=[{'columns': ['load_date']}],
-    post_hook="{{ remove_deleted_users() }}"
+    pre_hook="{{ merge_by_index() }}",
+    post_hook=[
+        "{{ remove_deleted_users() }}",
+        "{{ ensure_indexes(['load_date', 'birth_date', 'registration_date']) }}"
+    ]
 ) }}
 -- depends_on: {{ ref('int_build_batches') }}
 

@@ -4,16 +4,22 @@
 -- finds a value no dimension holds (a nationality the seed lacks, a day off the calendar).
 --
 -- Incremental, as dim_user: a build merges the registrations of the users its load batches last
--- changed and removes those of the users they removed (macros/incremental_marts.sql).
+-- changed and removes those of the users they removed (macros/incremental_marts.sql). Each
+-- dimension key is indexed: its relationships test walks the index, and the dimensions find
+-- whether a place or a gender still has a registration by it.
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='user_id',
     on_schema_change='fail',
-    indexes=[{'columns': ['geography_key']}],
-    post_hook="{{ remove_deleted_users() }}"
+    pre_hook="{{ merge_by_index() }}",
+    post_hook=[
+        "{{ remove_deleted_users() }}",
+        "{{ ensure_indexes(['registration_date_key', 'birth_date_key', 'nationality_key', 'gender_key', 'geography_key']) }}"
+    ]
 ) }}
 -- depends_on: {{ ref('int_build_batches') }}
+-- depends_on: {{ ref('int_replaced_registrations') }}
 
 with users as (
     select * from {{ ref('stg_randomuser__users') }}

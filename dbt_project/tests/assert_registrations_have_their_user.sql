@@ -1,0 +1,18 @@
+-- Every registration has its user in dim_user. Both marts hold one row per user of raw.users and
+-- change together, so the rows to check are those this build changed: the registrations of the
+-- users its load batches wrote (looked up by fct_registrations' primary key) and those of the
+-- users they removed (gone from both, or this fails). A registration no build touched keeps the
+-- user it was checked with. With --full-refresh (every batch in this build), every one.
+with touched as (
+    select user_id from {{ ref('stg_randomuser__users') }}
+    where {{ in_this_build() }}
+    union all
+    select id from {{ source('randomuser', 'user_deletions') }}
+    where _batch_id = any(array(select batch_id from {{ ref('int_build_batches') }}))
+)
+
+select registrations.user_id
+from {{ ref('fct_registrations') }} as registrations
+where registrations.user_id = any(array(select user_id from touched))
+  and not exists (
+    select 1 from {{ ref('dim_user') }} as users where users.user_id = registrations.user_id)
