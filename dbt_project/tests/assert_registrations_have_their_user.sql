@@ -2,7 +2,7 @@
 -- change together, so the rows to check are those this build changed: the registrations of the
 -- users its load batches wrote (looked up by fct_registrations' primary key) and those of the
 -- users they removed (gone from both, or this fails). A registration no build touched keeps the
--- user it was checked with. With --full-refresh (every batch in this build), every one.
+-- user it was checked with. With --full-refresh, every registration (an anti-join).
 with touched as (
     select user_id from {{ ref('stg_randomuser__users') }}
     where {{ in_this_build() }}
@@ -13,6 +13,7 @@ with touched as (
 
 select registrations.user_id
 from {{ ref('fct_registrations') }} as registrations
-where registrations.user_id = any(array(select user_id from touched))
-  and not exists (
+where
+  {%- if not flags.FULL_REFRESH %} registrations.user_id = any(array(select user_id from touched)) and
+  {%- endif %} not exists (
     select 1 from {{ ref('dim_user') }} as users where users.user_id = registrations.user_id)
