@@ -25,6 +25,22 @@
   {%- endif -%}
 {%- endmacro %}
 
+{#- The deletions of raw.user_deletions that this build's batches made (`alias` qualifies them). -#}
+{% macro removed_in_this_build(alias=none) -%}
+  {%- set column = (alias ~ '.') if alias else '' -%}
+  {{ column }}_batch_id = any(array(select batch_id from {{ ref('int_build_batches') }}))
+{%- endmacro %}
+
+{#- The ids of the users this build's batches wrote or removed: the rows of the user grain the
+    build changes (a query; each id once per change). -#}
+{% macro users_this_build_touched() -%}
+    select user_id from {{ ref('stg_randomuser__users') }}
+    where {{ in_this_build() }}
+    union all
+    select id from {{ source('randomuser', 'user_deletions') }}
+    where {{ removed_in_this_build() }}
+{%- endmacro %}
+
 {#- Pre-hook of an incremental mart, in its transaction: its MERGE (and its post-hooks) look the
     build's rows up by the target's indexes. PostgreSQL's default costs hash the whole target
     instead (a sequential scan of every user, 0.8 s at 1.3 million against 0.37 s by index, and
@@ -69,7 +85,7 @@
   delete from {{ this }} as mart
   using {{ source('randomuser', 'user_deletions') }} as removed
   where removed.id = mart.user_id
-    and removed._batch_id = any(array(select batch_id from {{ ref('int_build_batches') }}))
+    and {{ removed_in_this_build('removed') }}
     and not exists (
       select 1 from {{ source('randomuser', 'users') }} as users where users.id = removed.id)
 {%- endmacro %}
@@ -95,11 +111,6 @@
   {%- if not execute -%}{%- do return(none) -%}{%- endif -%}
   {%- set node = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | selectattr('name', 'equalto', name) | first -%}
   {%- do return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -%}
-{%- endmacro %}
-
-{#- The relation of int_build_batches, outside the model graph. -#}
-{% macro build_batches_relation() -%}
-  {%- do return(model_relation('int_build_batches')) -%}
 {%- endmacro %}
 
 {#- on-run-end (the SQL it runs, in a transaction of its own): records this build's batches as
@@ -128,7 +139,7 @@
       select 1
     {%- else -%}
       insert into {{ source('meta', 'transformed_batches') }} (batch_id, invocation_id)
-      select batch_id, '{{ invocation_id }}' from {{ build_batches_relation() }}
+      select batch_id, '{{ invocation_id }}' from {{ model_relation('int_build_batches') }}
       on conflict (batch_id) do nothing
     {%- endif -%}
   {%- endif -%}
@@ -140,7 +151,7 @@
 {% macro get_where_subquery(relation) -%}
   {%- set where = config.get('where') -%}
   {%- if where == 'this_build' -%}
-    {%- set where = this_build_condition(build_batches_relation()) -%}
+    {%- set where = this_build_condition(model_relation('int_build_batches')) -%}
   {%- endif -%}
   {%- if where -%}
     {%- set filtered -%}

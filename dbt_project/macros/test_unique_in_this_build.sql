@@ -8,7 +8,7 @@ from {{ model }}
 {%- if not flags.FULL_REFRESH %}
 where {{ column_name }} = any(array(
     select {{ column_name }} from {{ model }}
-    where {{ this_build_condition(build_batches_relation()) }}))
+    where {{ this_build_condition(model_relation('int_build_batches')) }}))
 {%- endif %}
 group by {{ column_name }}
 having count(*) > 1

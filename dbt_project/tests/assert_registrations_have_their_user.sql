@@ -4,11 +4,7 @@
 -- users they removed (gone from both, or this fails). A registration no build touched keeps the
 -- user it was checked with. With --full-refresh, every registration (an anti-join).
 with touched as (
-    select user_id from {{ ref('stg_randomuser__users') }}
-    where {{ in_this_build() }}
-    union all
-    select id from {{ source('randomuser', 'user_deletions') }}
-    where _batch_id = any(array(select batch_id from {{ ref('int_build_batches') }}))
+    {{ users_this_build_touched() }}
 )
 
 select registrations.user_id

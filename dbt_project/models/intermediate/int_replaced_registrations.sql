@@ -5,21 +5,14 @@
 -- built (by name, not ref: fct_registrations comes after it); nothing on a first build or with
 -- --full-refresh, when every dimension is built whole.
 {{ config(post_hook='analyze {{ this }}') }}
-{%- set batches = ref('int_build_batches') %}
-{%- set deletions = source('randomuser', 'user_deletions') %}
-{%- set users = ref('stg_randomuser__users') %}
-{%- set registrations = adapter.get_relation(
-    database=model_relation('fct_registrations').database,
-    schema=model_relation('fct_registrations').schema,
-    identifier=model_relation('fct_registrations').identifier) if execute else none %}
+-- depends_on: {{ ref('int_build_batches') }}
+-- depends_on: {{ ref('stg_randomuser__users') }}
+-- depends_on: {{ source('randomuser', 'user_deletions') }}
+{%- set registrations = load_relation(model_relation('fct_registrations')) if execute else none %}
 
 {%- if registrations is not none and not flags.FULL_REFRESH %}
 with touched as (
-    select user_id from {{ users }}
-    where {{ in_this_build() }}
-    union all
-    select id as user_id from {{ deletions }}
-    where _batch_id = any(array(select batch_id from {{ batches }}))
+    {{ users_this_build_touched() }}
 )
 
 select registrations.user_id, registrations.geography_key, registrations.gender_key
